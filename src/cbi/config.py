@@ -1,0 +1,197 @@
+"""Typed settings: `cbi.toml` < `CBI_*` environment < flags.
+
+Every field carries a description; `tests/test_config.py` checks that none is missing,
+and `cbi config` prints them with secrets masked. Lists and dicts in the environment are
+JSON (`CBI_ROOTS='["ZL","CL"]'`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+#: Horizon name -> trading days ahead. The names are contracts (tables, files, API routes).
+HORIZONS: dict[str, int] = {"1w": 5, "1m": 21, "3m": 63, "6m": 126, "12m": 252}
+SURFACES: tuple[str, ...] = ("prod", "full")
+
+#: Tables whose rows training needs: retention may never expire them.
+NEVER_EXPIRE: frozenset[str] = frozenset(
+    {
+        "market_data.futures_ohlcv_1d",
+        "market_data.futures_continuous_1d",
+        "market_data.fred_economic_indicators",
+        "features.curated_features_daily",
+    }
+)
+
+
+def config_file() -> Path:
+    """The TOML file read for settings: `CBI_CONFIG` or `./cbi.toml`."""
+    return Path(os.environ.get("CBI_CONFIG", "cbi.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CBI_", extra="forbid", validate_default=True)
+
+    # --- warehouse -------------------------------------------------------------------
+    warehouse: str = Field(
+        "duckdb:///./cbi.duckdb",
+        description="Warehouse URL: duckdb:///PATH (embedded default) or "
+        "bigquery://PROJECT?location=us-central1 (production; &endpoint=URL for an emulator).",
+    )
+    maximum_bytes_billed: int = Field(
+        10 * 1024**3,
+        description="BigQuery: every query carries this maximum_bytes_billed; a query above it fails.",
+    )
+    cost_guard_bytes: int = Field(
+        2 * 1024**3,
+        description="BigQuery: a job expected to process more than this is dry-run first and refused.",
+    )
+    bigquery_free_tier_bytes: int = Field(
+        1024**4, description="BigQuery on-demand free tier per month, bytes (1 TiB)."
+    )
+    bigquery_price_per_tib: float = Field(
+        6.25, description="BigQuery on-demand price in USD per TiB processed beyond the free tier."
+    )
+    retention_days: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per-table partition expiration in days, e.g. "
+        '{"market_data.databento_futures_ohlcv_1m": 90}. Tables that training needs are refused.',
+    )
+
+    # --- what to collect ---------------------------------------------------------------
+    roots: list[str] = Field(
+        default_factory=lambda: ["ZL", "ES", "CL"],
+        description="Futures roots to collect (Databento parent symbols ROOT.FUT).",
+    )
+    target_root: str = Field("ZL", description="The root the models forecast.")
+    fred_series: list[str] = Field(
+        default_factory=lambda: ["DFF", "VIXCLS", "DGS10", "DTWEXBGS", "DCOILWTICO"],
+        description="FRED series ids to collect, with every vintage.",
+    )
+    fred_publication_lag_days: dict[str, int] = Field(
+        default_factory=lambda: {"default": 1},
+        description="Business days between an observation date and its publication, per series "
+        "('default' for the rest); sets realtime_start for CSV files, which carry no vintage.",
+    )
+    news_queries: list[str] = Field(
+        default_factory=lambda: ["soybean oil OR ZL futures"],
+        description="NewsAPI /v2/everything queries.",
+    )
+    news_daily_request_budget: int = Field(
+        100, description="NewsAPI requests allowed per day (developer plan: 100)."
+    )
+    horizons: list[str] = Field(
+        default_factory=lambda: list(HORIZONS),
+        description="Forecast horizons to build and train: any of 1w, 1m, 3m, 6m, 12m.",
+    )
+
+    # --- endpoints (sandbox when unset and no keys) -------------------------------------
+    databento_dataset: str = Field("GLBX.MDP3", description="Databento dataset.")
+    databento_gateway: str | None = Field(
+        None, description="Databento Historical gateway URL; unset = Databento's own."
+    )
+    databento_live_gateway: str | None = Field(
+        None, description="Databento Live gateway host[:port]; unset = Databento's own."
+    )
+    fred_base_url: str = Field("https://api.stlouisfed.org", description="FRED API base URL.")
+    news_base_url: str = Field("https://newsapi.org", description="NewsAPI base URL.")
+    sandbox: bool | None = Field(
+        None,
+        description="Use the local sandbox feeds (simulated data). Unset = sandbox when no API keys.",
+    )
+    sandbox_seed: int = Field(7, description="Seed of the sandbox's generated data.")
+
+    # --- files -------------------------------------------------------------------------
+    export_dir: Path = Field(
+        Path("TrainingData/exports"), description="Where training Parquet exports are written."
+    )
+    models_dir: Path = Field(Path("Models/local"), description="Model registry folder.")
+
+    # --- training ------------------------------------------------------------------------
+    interval_level: float = Field(0.9, description="Prediction interval level (conformal).")
+    retrain_every_days: int = Field(
+        63, description="Walk-forward: retrain every N trading days."
+    )
+    coverage_tolerance: float = Field(
+        0.03, description="A model is eligible as current when |coverage - level| <= this."
+    )
+    seed: int = Field(42, description="Random seed for model training.")
+
+    # --- dashboard and operations ----------------------------------------------------------
+    dashboard_host: str = Field("127.0.0.1", description="Dashboard bind address.")
+    dashboard_port: int = Field(8050, description="Dashboard port.")
+    cache_seconds: int = Field(300, description="Dashboard API cache TTL and s-maxage, seconds.")
+    stale_after_minutes: int = Field(
+        30, description="A feed with no new bar for this long while the market is open is stale."
+    )
+    alert_webhook_url: str | None = Field(
+        None, description="Slack-compatible webhook for alerts (or keychain secret ALERT_WEBHOOK_URL)."
+    )
+    live: bool = Field(True, description="cbi serve: stream Databento Live (else poll every 5 min).")
+
+    @field_validator("horizons")
+    @classmethod
+    def _known_horizons(cls, value: list[str]) -> list[str]:
+        unknown = [h for h in value if h not in HORIZONS]
+        if unknown:
+            raise ValueError(f"unknown horizon(s) {unknown}; choose from {list(HORIZONS)}")
+        return value
+
+    @field_validator("retention_days")
+    @classmethod
+    def _never_expire_training_inputs(cls, value: dict[str, int]) -> dict[str, int]:
+        forbidden = sorted(
+            t for t in value if t in NEVER_EXPIRE or t.split(".")[0] in ("training", "predictions")
+        )
+        if forbidden:
+            raise ValueError(f"retention refused for {forbidden}: training needs these rows")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml)
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as plain values, with anything secret-looking masked."""
+        from cbi.secrets import redact
+
+        out = {}
+        for name, value in self.model_dump(mode="json").items():
+            out[name] = redact(value) if isinstance(value, str) else value
+        if out.get("alert_webhook_url"):
+            out["alert_webhook_url"] = "***"
+        return out
+
+
+@lru_cache(maxsize=1)
+def _cached() -> Settings:
+    return Settings()
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Effective settings; flags come in as overrides (highest priority)."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean) if clean else _cached()
+
+
+def reset_settings_cache() -> None:
+    _cached.cache_clear()

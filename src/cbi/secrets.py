@@ -1,0 +1,114 @@
+"""API keys from the OS keychain (keyring), falling back to environment variables.
+
+Secrets never reach logs or errors: `redact` masks every secret value this process has
+read, plus key-looking patterns (FRED puts `api_key=` in its URLs, Databento keys start
+with `db-`), and `install_log_redaction` applies it to every log record.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any
+
+SERVICE = "cbi"
+#: Secret names users set; each falls back to the environment variable of the same name.
+KNOWN = ("DATABENTO_API_KEY", "FRED_API_KEY", "NEWSAPI_KEY", "ALERT_WEBHOOK_URL")
+
+_seen: set[str] = set()
+_PATTERNS = [
+    re.compile(r"(?i)(api_?key|apikey|token|key|password|secret)=([^&\s'\"]+)"),
+    re.compile(r"(?i)(x-api-key:\s*|authorization:\s*(?:bearer\s+)?)(\S+)"),
+    re.compile(r"\bdb-[A-Za-z0-9]{8,}\b"),
+]
+
+
+class SecretError(RuntimeError):
+    pass
+
+
+def _keyring():
+    try:
+        import keyring
+        from keyring.errors import KeyringError, NoKeyringError  # noqa: F401
+
+        return keyring
+    except Exception:  # pragma: no cover - keyring is a dependency; broken backends land here
+        return None
+
+
+def get_secret(name: str) -> str | None:
+    """The secret from the keychain, else the environment; remembered for redaction."""
+    value = None
+    kr = _keyring()
+    if kr is not None:
+        try:
+            value = kr.get_password(SERVICE, name)
+        except Exception:
+            value = None  # no usable keychain backend (headless Linux): fall back to env
+    if not value:
+        value = os.environ.get(name) or None
+    if value:
+        remember(value)
+    return value
+
+
+def set_secret(name: str, value: str) -> None:
+    kr = _keyring()
+    if kr is None:
+        raise SecretError("no keychain available; set the environment variable instead")
+    try:
+        kr.set_password(SERVICE, name, value)
+    except Exception as exc:
+        raise SecretError(
+            f"could not store {name} in the keychain ({type(exc).__name__}); "
+            f"set the environment variable {name} instead"
+        ) from None
+    remember(value)
+
+
+def delete_secret(name: str) -> bool:
+    kr = _keyring()
+    if kr is None:
+        return False
+    try:
+        kr.delete_password(SERVICE, name)
+        return True
+    except Exception:
+        return False
+
+
+def remember(value: str) -> None:
+    if value and len(value) >= 4:
+        _seen.add(value)
+
+
+def redact(value: Any) -> Any:
+    """Mask secrets in a string (other values pass through unchanged)."""
+    if not isinstance(value, str):
+        return value
+    out = value
+    for secret in sorted(_seen, key=len, reverse=True):
+        out = out.replace(secret, "***")
+    out = _PATTERNS[0].sub(lambda m: f"{m.group(1)}=***", out)
+    out = _PATTERNS[1].sub(lambda m: f"{m.group(1)}***", out)
+    out = _PATTERNS[2].sub("db-***", out)
+    return out
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach the redacting filter to every handler of the root logger (idempotent)."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

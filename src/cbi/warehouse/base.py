@@ -1,0 +1,374 @@
+"""The warehouse seam: one protocol, shared merge/staging logic, two engines.
+
+All SQL handed to a warehouse is BigQuery Standard SQL with `@name` parameters; the DuckDB
+backend transpiles it with sqlglot. Identifiers never come from users: tables come from the
+catalogue (an allowlist), values go in as query parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlglot
+from sqlglot import exp
+
+from cbi.warehouse import catalog
+from cbi.warehouse.catalog import TableSpec
+
+ROW_ORDINAL = "_cbi_row"  # staging column: position in the batch; the last row of a key wins
+
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "STRING": pa.string(),
+    "INT64": pa.int64(),
+    "FLOAT64": pa.float64(),
+    "BOOL": pa.bool_(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+    "NUMERIC": pa.float64(),
+}
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse operation refused or failed; the message says what and why."""
+
+
+class ReadOnlyError(WarehouseError):
+    pass
+
+
+@dataclass
+class MergeResult:
+    table: str
+    rows_in: int = 0
+    rows_merged: int = 0  # after resolving duplicate keys (last row wins)
+    inserted: int = 0
+    updated: int = 0
+
+    @property
+    def duplicates_resolved(self) -> int:
+        return self.rows_in - self.rows_merged
+
+
+@dataclass
+class InitReport:
+    datasets_created: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Check:
+    table: str
+    check: str
+    ok: bool
+    detail: str = ""
+
+
+@lru_cache(maxsize=256)
+def read_sql(package: str, name: str) -> str:
+    """The text of a `.sql` file that ships beside the code (`package` is a dotted module path)."""
+    return (resources.files(package) / name).read_text()
+
+
+def is_read_only_sql(sql: str) -> bool:
+    """True when every statement is a query (SELECT/WITH/UNION/DESCRIBE…), nothing that writes."""
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
+    except sqlglot.errors.ParseError:
+        return False
+    if not statements:
+        return False
+    for stmt in statements:
+        if not isinstance(stmt, (exp.Query, exp.Describe, exp.Show)):
+            return False
+        writers = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter)
+        if any(stmt.find_all(*writers)):
+            return False
+    return True
+
+
+class Warehouse(ABC):
+    """A backend. Capabilities are class constants; tests skip by capability, not by name."""
+
+    engine: ClassVar[str] = ""
+    SUPPORTS_PARTITION_OPTIONS: ClassVar[bool] = False  # partitions/clustering are physical
+    SUPPORTS_TRANSACTIONS: ClassVar[bool] = False  # multi-statement transactions
+    SUPPORTS_DRY_RUN: ClassVar[bool] = False  # byte estimates before running
+    SUPPORTS_STORAGE_READ_API: ClassVar[bool] = False
+
+    read_only: bool = False
+    url: str = ""
+
+    # ---- engine primitives ---------------------------------------------------------------
+    @abstractmethod
+    def _run(self, sql: str, params: dict[str, Any] | None) -> pa.Table | None:
+        """Run BigQuery-dialect SQL (one or more statements); return the last result."""
+
+    @abstractmethod
+    def _existing_columns(self, spec: TableSpec) -> dict[str, str] | None:
+        """Column name -> BigQuery type of the table as it is, or None when absent."""
+
+    @abstractmethod
+    def _create_dataset(self, dataset: str) -> bool:
+        """Create a dataset/schema if missing; True when created."""
+
+    @abstractmethod
+    def _merge_staged(self, spec: TableSpec, rows: pa.Table, sql: str,
+                      params: dict[str, Any]) -> tuple[int, int]:
+        """Stage `rows`, run the MERGE `sql` (staging table name `{staging}`) atomically,
+        drop the staging; return (inserted, updated)."""
+
+    @abstractmethod
+    def partitioning(self, fqn: str) -> dict[str, Any]:
+        """How the table is partitioned and clustered, as the engine reports it."""
+
+    @abstractmethod
+    def _set_expiration(self, spec: TableSpec, days: int) -> int:
+        """Apply retention; return rows deleted (DuckDB) or 0 (BigQuery expires by itself)."""
+
+    def close(self) -> None:  # noqa: B027 - optional for backends
+        pass
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- queries ---------------------------------------------------------------------------
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """A read query (BigQuery SQL, `@name` parameters) as an Arrow table."""
+        if self.read_only and not is_read_only_sql(sql):
+            raise ReadOnlyError("refused: this warehouse connection is read-only (SELECT only)")
+        result = self._run(sql, params)
+        return result if result is not None else pa.table({})
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        """A statement that may write (DDL, DML)."""
+        if self.read_only and not is_read_only_sql(sql):
+            raise ReadOnlyError("refused: this warehouse connection is read-only")
+        self._run(sql, params)
+
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        table = self.query(sql, params)
+        return table.column(0)[0].as_py() if table.num_rows else None
+
+    def query_file(self, package: str, name: str, params: dict[str, Any] | None = None,
+                   **identifiers: str) -> pa.Table:
+        """Run a shipped `.sql` file; `{identifiers}` are filled from allowlisted names only."""
+        return self.query(self.render(package, name, **identifiers), params)
+
+    def execute_file(self, package: str, name: str, params: dict[str, Any] | None = None,
+                     **identifiers: str) -> None:
+        self.execute(self.render(package, name, **identifiers), params)
+
+    @staticmethod
+    def render(package: str, name: str, **identifiers: str) -> str:
+        sql = read_sql(package, name)
+        for key, value in identifiers.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", str(value)):
+                raise WarehouseError(f"refused identifier {value!r} for {{{key}}}")
+            sql = sql.replace("{" + key + "}", str(value))
+        return sql
+
+    # ---- tables ---------------------------------------------------------------------------
+    def table_exists(self, fqn: str) -> bool:
+        return self._existing_columns(catalog.table(fqn)) is not None
+
+    def row_count(self, fqn: str) -> int:
+        catalog.table(fqn)  # allowlist
+        return int(self.scalar(f"SELECT COUNT(*) FROM {fqn}") or 0)
+
+    def init(self) -> InitReport:
+        """Create every dataset, table and view that is missing. Idempotent. A table that
+        exists with other columns stops the whole init before anything is created."""
+        if self.read_only:
+            raise ReadOnlyError("refused: cannot init through a read-only connection")
+        specs = catalog.all_tables()
+        existing = {s.fqn: self._existing_columns(s) for s in specs}
+        drift = [self._drift(s, existing[s.fqn]) for s in specs
+                 if not s.is_view and existing[s.fqn] is not None]
+        drift = [d for d in drift if d]
+        if drift:
+            raise WarehouseError(
+                "init stopped, nothing changed: existing tables differ from the schema files "
+                "(cbi never alters a table silently; migrate or rename them):\n  " + "\n  ".join(drift)
+            )
+        report = InitReport()
+        for ds in catalog.DATASETS:
+            if self._create_dataset(ds):
+                report.datasets_created.append(ds)
+        for spec in specs:
+            if spec.is_view:  # CREATE OR REPLACE: views follow their file on every init
+                self._run(spec.ddl, None)
+                (report.found if existing[spec.fqn] is not None else report.created).append(spec.fqn)
+            elif existing[spec.fqn] is None:
+                self._run(spec.ddl, None)
+                report.created.append(spec.fqn)
+            else:
+                report.found.append(spec.fqn)
+        return report
+
+    @staticmethod
+    def _drift(spec: TableSpec, actual: dict[str, str]) -> str:
+        expected = {c.name: c.type for c in spec.columns}
+        if expected == actual:
+            return ""
+        missing = sorted(set(expected) - set(actual))
+        extra = sorted(set(actual) - set(expected))
+        changed = sorted(f"{c} {actual[c]}->{t}" for c, t in expected.items()
+                         if c in actual and actual[c] != t)
+        parts = [f"missing {missing}" if missing else "", f"unexpected {extra}" if extra else "",
+                 f"types {changed}" if changed else ""]
+        return f"{spec.fqn}: " + "; ".join(p for p in parts if p)
+
+    def verify(self) -> list[Check]:
+        """Every expected table present with expected columns, types and partitioning."""
+        checks: list[Check] = []
+        for spec in catalog.all_tables():
+            if spec.is_view:
+                try:
+                    self._run(f"SELECT * FROM {spec.fqn} LIMIT 0", None)
+                    checks.append(Check(spec.fqn, "view", True))
+                except Exception as exc:  # noqa: BLE001 - reported, not raised
+                    checks.append(Check(spec.fqn, "view", False, str(exc).splitlines()[0]))
+                continue
+            actual = self._existing_columns(spec)
+            if actual is None:
+                checks.append(Check(spec.fqn, "present", False, "missing: run `cbi init`"))
+                continue
+            drift = self._drift(spec, actual)
+            checks.append(Check(spec.fqn, "columns", not drift, drift.split(": ", 1)[-1]))
+            if self.SUPPORTS_PARTITION_OPTIONS:
+                checks.append(self._check_partitioning(spec))
+        return checks
+
+    def _check_partitioning(self, spec: TableSpec) -> Check:
+        part = self.partitioning(spec.fqn)
+        want = (spec.partition_column, spec.partition_granularity, list(spec.clustering))
+        got = (part.get("column"), part.get("granularity"), list(part.get("clustering") or []))
+        if spec.partition_column is None:
+            want = (None, None, list(spec.clustering))
+        ok = want == got
+        return Check(spec.fqn, "partitioning", ok, "" if ok else f"expected {want}, found {got}")
+
+    # ---- merge ----------------------------------------------------------------------------
+    def merge(self, fqn: str, rows: pa.Table) -> MergeResult:
+        """Upsert `rows` into `fqn` on its natural key, whole or not at all.
+
+        Duplicate keys inside the batch: the last row wins. The ON clause carries a range
+        on the partition column taken from the rows, so BigQuery prunes partitions.
+        """
+        if self.read_only:
+            raise ReadOnlyError(f"refused: cannot write {fqn} through a read-only connection")
+        spec = catalog.table(fqn)
+        if not spec.key:
+            raise WarehouseError(f"{fqn} has no natural key: it cannot be merged into")
+        result = MergeResult(fqn, rows_in=rows.num_rows)
+        if rows.num_rows == 0:
+            return result
+        staged = conform(spec, rows)
+        params = partition_range(spec, staged)
+        sql = merge_sql(spec, [n for n in staged.column_names if n != ROW_ORDINAL], bool(params))
+        result.inserted, result.updated = self._merge_staged(spec, staged, sql, params)
+        result.rows_merged = result.inserted + result.updated
+        return result
+
+    # ---- retention -------------------------------------------------------------------------
+    def apply_retention(self, retention_days: dict[str, int]) -> dict[str, int]:
+        """Expire old partitions per table; refuses tables that training needs."""
+        out = {}
+        for fqn, days in retention_days.items():
+            spec = catalog.table(fqn)
+            if fqn in catalog_never_expire() or spec.dataset in ("training", "predictions"):
+                raise WarehouseError(f"retention refused for {fqn}: training needs these rows")
+            if spec.partition_column is None:
+                raise WarehouseError(f"retention needs a partitioned table; {fqn} is not")
+            out[fqn] = self._set_expiration(spec, int(days))
+        return out
+
+
+def catalog_never_expire() -> frozenset[str]:
+    from cbi.config import NEVER_EXPIRE
+
+    return NEVER_EXPIRE
+
+
+def conform(spec: TableSpec, rows: pa.Table) -> pa.Table:
+    """Cast a batch to the table's column types, check keys, add the row ordinal."""
+    types = {c.name: c.type for c in spec.columns}
+    unknown = [n for n in rows.column_names if n not in types]
+    if unknown:
+        raise WarehouseError(f"{spec.fqn}: unknown column(s) {unknown}; expected some of {list(types)}")
+    missing_keys = [k for k in spec.key if k not in rows.column_names]
+    if missing_keys:
+        raise WarehouseError(f"{spec.fqn}: batch lacks key column(s) {missing_keys}")
+    arrays, names = [], []
+    for name in rows.column_names:
+        col = rows.column(name)
+        target = ARROW_TYPES.get(types[name])
+        if target is not None and col.type != target:
+            try:
+                col = _cast(col, target)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise WarehouseError(
+                    f"{spec.fqn}: column {name!r} of type {col.type} cannot become {types[name]}: {exc}"
+                ) from None
+        if name in spec.key and col.null_count:
+            first = pc.index(pc.is_null(col), True).as_py()
+            raise WarehouseError(f"{spec.fqn}: key column {name!r} is NULL in {col.null_count} row(s), first at row {first}")
+        arrays.append(col)
+        names.append(name)
+    arrays.append(pa.array(range(rows.num_rows), pa.int64()))
+    names.append(ROW_ORDINAL)
+    return pa.table(arrays, names=names)
+
+
+def _cast(col: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
+    if pa.types.is_timestamp(target) and pa.types.is_timestamp(col.type) and col.type.tz is None:
+        col = col.cast(pa.timestamp(col.type.unit, tz="UTC"))  # naive timestamps are UTC here
+    if pa.types.is_timestamp(target) and pa.types.is_timestamp(col.type) and col.type.unit == "ns":
+        return pc.cast(col, target, safe=False)  # ns -> us truncation: Databento ts are whole minutes
+    return col.cast(target)
+
+
+def partition_range(spec: TableSpec, rows: pa.Table) -> dict[str, Any]:
+    """`@_part_lo`/`@_part_hi`: the partition dates the batch touches (empty: unpartitioned)."""
+    if not spec.partition_column:
+        return {}
+    col = rows.column(spec.partition_column)
+    lo, hi = pc.min(col).as_py(), pc.max(col).as_py()
+    if lo is None:
+        return {}
+    if isinstance(lo, dt.datetime):
+        lo, hi = lo.astimezone(dt.timezone.utc).date(), hi.astimezone(dt.timezone.utc).date()
+    return {"_part_lo": lo, "_part_hi": hi}
+
+
+def merge_sql(spec: TableSpec, columns: list[str], with_range: bool) -> str:
+    """The MERGE statement (BigQuery SQL) from `{staging}` into the table."""
+    key = list(spec.key)
+    on = " AND ".join(f"T.{k} = S.{k}" for k in key)
+    if with_range:
+        col_type = {c.name: c.type for c in spec.columns}[spec.partition_column]
+        part = f"DATE(T.{spec.partition_column})" if col_type == "TIMESTAMP" else f"T.{spec.partition_column}"
+        on += f" AND {part} BETWEEN @_part_lo AND @_part_hi"
+    non_key = [c for c in columns if c not in key]
+    source = (
+        f"(SELECT * EXCEPT({ROW_ORDINAL}) FROM {{staging}} WHERE TRUE "
+        f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {', '.join(key)} ORDER BY {ROW_ORDINAL} DESC) = 1)"
+    )
+    sql = f"MERGE {spec.fqn} T USING {source} S ON {on}"
+    if non_key:
+        sql += " WHEN MATCHED THEN UPDATE SET " + ", ".join(f"{c} = S.{c}" for c in non_key)
+    sql += (f" WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) "
+            f"VALUES ({', '.join('S.' + c for c in columns)})")
+    return sql

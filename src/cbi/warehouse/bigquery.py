@@ -1,0 +1,272 @@
+"""Production: Google BigQuery through `google-cloud-bigquery`, Arrow in and out.
+
+Every query carries `maximum_bytes_billed`; every job's bytes are kept in `job_costs` for
+`ops.query_costs`. Large results come through the Storage Read API. `endpoint=` in the URL
+points the client at an emulator (anonymous credentials, no Google servers).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cbi.warehouse.base import Warehouse, WarehouseError
+from cbi.warehouse.catalog import TableSpec, bigquery_type
+
+CREDENTIALS_HELP = (
+    "no BigQuery credentials found. Provide one of: Application Default Credentials "
+    "(`gcloud auth application-default login`), GOOGLE_APPLICATION_CREDENTIALS (path to a "
+    "service-account JSON file), or GOOGLE_APPLICATION_CREDENTIALS_BASE64 (that file, base64); "
+    "per role: GOOGLE_APPLICATION_CREDENTIALS_{COLLECTOR,TRAINING,DASHBOARD}[_BASE64]"
+)
+
+
+class CostGuardError(WarehouseError):
+    pass
+
+
+@dataclass
+class JobCost:
+    job_id: str
+    statement_type: str | None
+    bytes_processed: int
+    bytes_billed: int
+    dry_run: bool
+    created_at: dt.datetime
+
+
+def credentials_for(role: str):
+    """Credentials for a role: role-specific env, then the base64 variable, then ADC."""
+    from google.auth import default
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.oauth2 import service_account
+
+    scopes = ["https://www.googleapis.com/auth/cloud-platform"]
+    for suffix in (f"_{role.upper()}", ""):
+        b64 = os.environ.get(f"GOOGLE_APPLICATION_CREDENTIALS{suffix}_BASE64")
+        if b64:
+            try:
+                info = json.loads(base64.b64decode(b64))
+            except ValueError:
+                raise WarehouseError(
+                    f"GOOGLE_APPLICATION_CREDENTIALS{suffix}_BASE64 is not base64 of a JSON key file"
+                ) from None
+            return service_account.Credentials.from_service_account_info(info, scopes=scopes)
+        path = os.environ.get(f"GOOGLE_APPLICATION_CREDENTIALS{suffix}") if suffix else None
+        if path:
+            return service_account.Credentials.from_service_account_file(path, scopes=scopes)
+    try:
+        creds, _ = default(scopes=scopes)
+        return creds
+    except DefaultCredentialsError:
+        raise WarehouseError(CREDENTIALS_HELP) from None
+
+
+class BigQueryWarehouse(Warehouse):
+    engine = "bigquery"
+    SUPPORTS_PARTITION_OPTIONS = True
+    SUPPORTS_DRY_RUN = True
+    SUPPORTS_STORAGE_READ_API = True
+
+    def __init__(self, project: str, location: str = "us-central1", *, endpoint: str | None = None,
+                 grpc_endpoint: str | None = None, read_only: bool = False, role: str = "collector",
+                 maximum_bytes_billed: int = 10 * 1024**3, cost_guard_bytes: int | None = None,
+                 credentials: Any = None) -> None:
+        from google.cloud import bigquery
+
+        self._bq = bigquery
+        self.project, self.location, self.role = project, location, role
+        self.read_only = read_only
+        self.url = f"bigquery://{project}?location={location}"
+        self.maximum_bytes_billed = maximum_bytes_billed
+        self.cost_guard_bytes = cost_guard_bytes
+        self.job_costs: list[JobCost] = []
+        options = None
+        if endpoint:
+            from google.auth.credentials import AnonymousCredentials
+
+            credentials = credentials or AnonymousCredentials()
+            options = {"api_endpoint": endpoint}
+        elif credentials is None:
+            credentials = credentials_for(role)
+        self.client = bigquery.Client(project=project, location=location,
+                                      credentials=credentials, client_options=options)
+        self._emulated = bool(endpoint)
+        self._storage = self._storage_client(grpc_endpoint, credentials) if (grpc_endpoint or not endpoint) else None
+
+    @staticmethod
+    def _storage_client(grpc_endpoint: str | None, credentials: Any):
+        from google.cloud import bigquery_storage
+
+        if not grpc_endpoint:
+            return bigquery_storage.BigQueryReadClient(credentials=credentials)
+        import grpc
+        from google.cloud.bigquery_storage_v1.services.big_query_read.transports import (
+            BigQueryReadGrpcTransport,
+        )
+
+        transport = BigQueryReadGrpcTransport(channel=grpc.insecure_channel(grpc_endpoint))
+        return bigquery_storage.BigQueryReadClient(transport=transport)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ---- primitives ----------------------------------------------------------------------
+    def _job_config(self, params: dict[str, Any] | None, dry_run: bool = False):
+        return self._bq.QueryJobConfig(
+            query_parameters=[_param(self._bq, k, v) for k, v in (params or {}).items()],
+            maximum_bytes_billed=self.maximum_bytes_billed,
+            dry_run=dry_run,
+            use_query_cache=not dry_run,
+            labels={"cbi_role": self.role},
+        )
+
+    def dry_run_bytes(self, sql: str, params: dict[str, Any] | None = None) -> int:
+        job = self.client.query(sql, job_config=self._job_config(params, dry_run=True))
+        self._record(job, dry_run=True)
+        return int(job.total_bytes_processed or 0)
+
+    def _run(self, sql: str, params: dict[str, Any] | None) -> pa.Table | None:
+        from google.api_core import exceptions as gexc
+
+        guard_cost(self, sql, params)
+        try:
+            job = self.client.query(sql, job_config=self._job_config(params))
+            job.result()
+        except gexc.GoogleAPICallError as exc:
+            raise WarehouseError(f"BigQuery: {getattr(exc, 'message', exc)}") from None
+        self._record(job)
+        if job.statement_type not in (None, "SELECT", "SCRIPT"):
+            return None
+        return job.to_arrow(bqstorage_client=self._storage, create_bqstorage_client=False)
+
+    def _record(self, job, dry_run: bool = False) -> None:
+        self.job_costs.append(JobCost(
+            job.job_id or "", job.statement_type, int(job.total_bytes_processed or 0),
+            int(getattr(job, "total_bytes_billed", 0) or 0), dry_run, dt.datetime.now(dt.timezone.utc)))
+
+    def _existing_columns(self, spec: TableSpec) -> dict[str, str] | None:
+        from google.api_core.exceptions import NotFound
+
+        try:
+            table = self.client.get_table(f"{self.project}.{spec.fqn}")
+        except NotFound:
+            return None
+        return {f.name: bigquery_type(f.field_type) for f in table.schema}
+
+    def _create_dataset(self, dataset: str) -> bool:
+        from google.api_core.exceptions import Conflict, NotFound
+
+        ref = f"{self.project}.{dataset}"
+        try:
+            self.client.get_dataset(ref)
+            return False
+        except NotFound:
+            pass
+        ds = self._bq.Dataset(ref)
+        ds.location = self.location
+        ds.description = f"CBI {dataset}"
+        try:
+            self.client.create_dataset(ds)
+        except Conflict:
+            return False
+        return True
+
+    def _merge_staged(self, spec: TableSpec, rows: pa.Table, sql: str,
+                      params: dict[str, Any]) -> tuple[int, int]:
+        staging = f"ops._staging_{spec.name}_{uuid.uuid4().hex[:12]}"
+        buf = io.BytesIO()
+        pq.write_table(rows, buf)
+        buf.seek(0)
+        config = self._bq.LoadJobConfig(source_format="PARQUET", write_disposition="WRITE_TRUNCATE")
+        try:
+            self.client.load_table_from_file(buf, f"{self.project}.{staging}", job_config=config).result()
+            # One MERGE statement is atomic in BigQuery: the batch applies whole or not at all.
+            job = self.client.query(sql.replace("{staging}", staging), job_config=self._job_config(params))
+            job.result()
+            self._record(job)
+        except Exception as exc:  # noqa: BLE001 - rewrapped with the table's name
+            raise WarehouseError(f"merge into {spec.fqn} failed, nothing written: {exc}") from None
+        finally:
+            self.client.delete_table(f"{self.project}.{staging}", not_found_ok=True)
+        stats = job.dml_stats
+        if stats is not None:
+            return int(stats.inserted_row_count), int(stats.updated_row_count)
+        return int(job.num_dml_affected_rows or 0), 0
+
+    def partitioning(self, fqn: str) -> dict[str, Any]:
+        table = self.client.get_table(f"{self.project}.{fqn}")
+        tp = table.time_partitioning
+        return {
+            "column": tp.field if tp else None,
+            "granularity": tp.type_ if tp else None,
+            "expiration_days": (tp.expiration_ms / 86_400_000) if tp and tp.expiration_ms else None,
+            "clustering": list(table.clustering_fields or []),
+            "description": table.description,
+            "physical": True,
+        }
+
+    def _set_expiration(self, spec: TableSpec, days: int) -> int:
+        self._run(f"ALTER TABLE {spec.fqn} SET OPTIONS (partition_expiration_days = {int(days)})", None)
+        return 0
+
+
+def guard_cost(wh: BigQueryWarehouse, sql: str, params: dict[str, Any] | None) -> None:
+    """Dry-run first when a guard is set; refuse a job above it with a clear message."""
+    if not wh.cost_guard_bytes:
+        return
+    estimate = wh.dry_run_bytes(sql, params)
+    if estimate > wh.cost_guard_bytes:
+        raise CostGuardError(
+            f"refused by the cost guard: this query would process {estimate:,} bytes, above the "
+            f"configured cost_guard_bytes={wh.cost_guard_bytes:,}. Narrow it (a date range on the "
+            "partition column) or raise CBI_COST_GUARD_BYTES."
+        )
+
+
+def _param(bq, name: str, value: Any):
+    if isinstance(value, (list, tuple)):
+        kind = _kind(value[0]) if value else "STRING"
+        return bq.ArrayQueryParameter(name, kind, list(value))
+    return bq.ScalarQueryParameter(name, _kind(value), value)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, int):
+        return "INT64"
+    if isinstance(value, float):
+        return "FLOAT64"
+    if isinstance(value, dt.datetime):
+        return "TIMESTAMP"
+    if isinstance(value, dt.date):
+        return "DATE"
+    return "STRING"
+
+
+def from_url(url: str, *, read_only: bool = False, role: str = "collector", settings=None) -> BigQueryWarehouse:
+    """`bigquery://PROJECT?location=us-central1[&endpoint=http://…][&grpc=host:port]`."""
+    from urllib.parse import urlparse
+
+    from cbi.warehouse import query_args
+
+    project = urlparse(url).netloc
+    if not project:
+        raise WarehouseError(f"no project in warehouse URL {url!r}; e.g. bigquery://cbi-v14?location=us-central1")
+    args = query_args(url)
+    kwargs: dict[str, Any] = {}
+    if settings is not None:
+        kwargs = {"maximum_bytes_billed": settings.maximum_bytes_billed,
+                  "cost_guard_bytes": settings.cost_guard_bytes}
+    return BigQueryWarehouse(project, args.get("location", "us-central1"), endpoint=args.get("endpoint"),
+                             grpc_endpoint=args.get("grpc"), read_only=read_only, role=role, **kwargs)

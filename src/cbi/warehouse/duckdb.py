@@ -1,0 +1,170 @@
+"""The embedded default: one DuckDB file; BigQuery datasets are DuckDB schemas.
+
+DuckDB lets one process hold the file for writing and then no other process may open it
+(DESIGN.md, "Process model"). Inside the process, each thread gets its own cursor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import sqlglot
+
+from cbi.warehouse.base import Warehouse, WarehouseError
+from cbi.warehouse.catalog import TableSpec, bigquery_type
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "Unsupported property partitionedby…"
+
+
+@lru_cache(maxsize=1024)
+def to_duckdb(sql: str) -> tuple[str, ...]:
+    """BigQuery SQL -> DuckDB statements (cached: the same files run again and again)."""
+    return tuple(s for s in sqlglot.transpile(sql, read="bigquery", write="duckdb") if s.strip())
+
+
+class WarehouseLockedError(WarehouseError):
+    pass
+
+
+class DuckDBWarehouse(Warehouse):
+    engine = "duckdb"
+    SUPPORTS_TRANSACTIONS = True
+
+    def __init__(self, path: str, read_only: bool = False) -> None:
+        self.path = path
+        self.url = f"duckdb:///{path}"
+        self.read_only = read_only
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if read_only and not Path(path).exists():
+                raise WarehouseError(f"no warehouse at {path}: run `cbi init` first")
+        try:
+            self._con = duckdb.connect(path, read_only=read_only and path != ":memory:")
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise WarehouseLockedError(
+                    f"the warehouse {path} is held by another process (a running `cbi serve`?); "
+                    "DuckDB lets only one process open it"
+                ) from None
+            raise
+        self._local = threading.local()
+        self._setup(self._con)
+
+    @staticmethod
+    def _setup(con: duckdb.DuckDBPyConnection) -> None:
+        # BigQuery's DATE(timestamp) is in UTC; DuckDB's follows the session time zone.
+        con.execute("SET TimeZone = 'UTC'")
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._setup(cur)
+            self._local.cursor = cur
+        return cur
+
+    def close(self) -> None:
+        try:
+            self._con.close()
+        except Exception:  # noqa: BLE001 - closing twice is fine
+            pass
+
+    # ---- primitives ----------------------------------------------------------------------
+    def _run(self, sql: str, params: dict[str, Any] | None) -> pa.Table | None:
+        cur = self._cursor()
+        result = None
+        statements = to_duckdb(sql)
+        for i, stmt in enumerate(statements):
+            used = _params_for(stmt, params)
+            try:
+                rel = cur.sql(stmt, params=used) if used else cur.sql(stmt)
+                if i == len(statements) - 1 and rel is not None:
+                    result = rel.to_arrow_table()
+            except duckdb.Error as exc:
+                raise WarehouseError(f"DuckDB: {exc}") from None
+        return result
+
+    def _existing_columns(self, spec: TableSpec) -> dict[str, str] | None:
+        rows = self._cursor().execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [spec.dataset, spec.name],
+        ).fetchall()
+        return {name: bigquery_type(dtype) for name, dtype in rows} if rows else None
+
+    def _create_dataset(self, dataset: str) -> bool:
+        cur = self._cursor()
+        exists = cur.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = ?", [dataset]
+        ).fetchall()
+        if not exists:
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {dataset}").fetchall()
+        return not exists
+
+    def _merge_staged(self, spec: TableSpec, rows: pa.Table, sql: str,
+                      params: dict[str, Any]) -> tuple[int, int]:
+        cur = self._cursor()
+        staging = "_cbi_staging"
+        (stmt,) = to_duckdb(sql.replace("{staging}", staging))
+        cur.begin()
+        try:
+            cur.register(staging, rows)
+            before = cur.execute(f"SELECT COUNT(*) FROM {spec.fqn}").fetchall()[0][0]
+            affected = cur.execute(stmt, _params_for(stmt, params)).fetchall()[0][0]
+            after = cur.execute(f"SELECT COUNT(*) FROM {spec.fqn}").fetchall()[0][0]
+            cur.commit()
+        except Exception as exc:
+            cur.rollback()
+            raise WarehouseError(f"merge into {spec.fqn} failed, nothing written: {exc}") from None
+        finally:
+            cur.unregister(staging)
+        inserted = after - before
+        return inserted, affected - inserted
+
+    def partitioning(self, fqn: str) -> dict[str, Any]:
+        # DuckDB has no partitions: report what the schema file declares.
+        from cbi.warehouse import catalog
+
+        spec = catalog.table(fqn)
+        return {"column": spec.partition_column, "granularity": spec.partition_granularity,
+                "clustering": list(spec.clustering), "physical": False}
+
+    def _set_expiration(self, spec: TableSpec, days: int) -> int:
+        cutoff = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=days)
+        col = spec.partition_column
+        typ = {c.name: c.type for c in spec.columns}[col]
+        part = f"CAST({col} AS DATE)" if typ == "TIMESTAMP" else col
+        where = f"{part} < ?"
+        args: list[Any] = [cutoff]
+        if spec.fqn == "market_data.databento_futures_ohlcv_1m":
+            # Raw minutes may expire only once rolled up into daily bars.
+            where += (" AND EXISTS (SELECT 1 FROM market_data.futures_ohlcv_1d d "
+                      "WHERE d.symbol = databento_futures_ohlcv_1m.symbol "
+                      f"AND d.date >= {part})")
+        cur = self._cursor()
+        return cur.execute(f"DELETE FROM {spec.fqn} WHERE {where}", args).fetchall()[0][0]
+
+
+def _params_for(stmt: str, params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Only the parameters a statement names (DuckDB refuses unused named parameters)."""
+    if not params:
+        return None
+    used = {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", stmt)}
+    return used or None
+
+
+def from_url(url: str, *, read_only: bool = False, role: str = "collector", settings=None) -> DuckDBWarehouse:
+    """`duckdb:///relative/or/absolute/path.duckdb` or `duckdb:///:memory:`."""
+    path = url.split("://", 1)[1]
+    path = path[1:] if path.startswith("/") else path  # SQLAlchemy style: //// is absolute
+    if not path:
+        raise WarehouseError(f"no file in warehouse URL {url!r}; e.g. duckdb:///./cbi.duckdb")
+    return DuckDBWarehouse(path, read_only=read_only)

@@ -1,0 +1,18 @@
+-- key: url
+-- NewsAPI articles, deduplicated by URL, with a finance-aware sentiment score in [-1, 1].
+CREATE TABLE IF NOT EXISTS market_data.news_articles (
+  url STRING NOT NULL,
+  published_at TIMESTAMP NOT NULL,
+  source STRING,
+  author STRING,
+  title STRING,
+  description STRING,
+  content STRING,
+  query STRING,
+  sentiment_score FLOAT64,
+  sentiment_model STRING,
+  ingest_timestamp TIMESTAMP
+)
+PARTITION BY DATE(published_at)
+CLUSTER BY source
+OPTIONS (description = 'NewsAPI /v2/everything articles with sentiment; key (url)');

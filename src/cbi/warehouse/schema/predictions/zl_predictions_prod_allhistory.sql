@@ -1,0 +1,19 @@
+-- key: date, horizon, model_version
+-- template: horizon
+-- Forecasts made at origin date (the close of date) for target_date, from the prod surface.
+CREATE TABLE IF NOT EXISTS predictions.zl_predictions_prod_allhistory_{horizon} (
+  date DATE NOT NULL,
+  horizon STRING NOT NULL,
+  model_version STRING NOT NULL,
+  model_name STRING,
+  target_date DATE,
+  origin_close FLOAT64,
+  predicted_value FLOAT64,
+  confidence_interval_lower FLOAT64,
+  confidence_interval_upper FLOAT64,
+  interval_level FLOAT64,
+  created_at TIMESTAMP
+)
+PARTITION BY date
+CLUSTER BY horizon
+OPTIONS (description = 'ZL price forecasts, prod surface, horizon {horizon}; key (date, horizon, model_version)');

@@ -1,0 +1,77 @@
+"""Shared fixtures: a warehouse on each engine, the BigQuery emulator, fresh settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.emulator import Emulator, emulator_python
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip with a named reason; in CI a missing prerequisite is a failure, never a skip."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"CI prerequisite missing: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    """Every test runs in its own folder with no cbi.toml, no CBI_* and no API keys."""
+    from cbi.config import Settings
+
+    settings_env = {f"CBI_{f.upper()}" for f in Settings.model_fields} | {"CBI_CONFIG"}
+    for name in list(os.environ):
+        if name in settings_env or name in ("DATABENTO_API_KEY", "FRED_API_KEY", "NEWSAPI_KEY"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CBI_CONFIG", str(tmp_path / "cbi.toml"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    from cbi.config import reset_settings_cache
+
+    reset_settings_cache()
+    yield
+    reset_settings_cache()
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    require(emulator_python() is not None, "BigQuery emulator not installed (run `make emulator`)")
+    emu = Emulator(tmp_path_factory.mktemp("bigquery-emulator"))
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def duckdb_url(tmp_path) -> str:
+    return f"duckdb:///{tmp_path}/cbi.duckdb"
+
+
+@pytest.fixture(params=["duckdb", pytest.param("bigquery", marks=pytest.mark.bigquery)])
+def warehouse_url(request, tmp_path) -> str:
+    """A fresh, empty warehouse URL on each engine (conformance tests use this)."""
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path}/cbi.duckdb"
+    return request.getfixturevalue("emulator").url()
+
+
+@pytest.fixture
+def warehouse(warehouse_url):
+    """An initialised warehouse on each engine."""
+    from cbi.warehouse import connect
+
+    wh = connect(warehouse_url)
+    wh.init()
+    yield wh
+    wh.close()
+
+
+@pytest.fixture
+def real_data() -> Path:
+    require(REAL_DATA.exists(), f"real data folder {REAL_DATA} not present")
+    return REAL_DATA

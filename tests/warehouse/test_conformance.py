@@ -1,0 +1,110 @@
+"""The same cases on every engine: DuckDB and the BigQuery emulator via the real client."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from cbi.warehouse import WarehouseError, connect
+
+BARS = "market_data.databento_futures_ohlcv_1m"
+UTC = dt.timezone.utc
+
+
+def bars(closes, symbols=None, start=dt.datetime(2024, 3, 8, 14, 30, tzinfo=UTC)):
+    n = len(closes)
+    symbols = symbols or [f"ZLK4" for _ in range(n)]
+    ts = [start + dt.timedelta(minutes=i) for i in range(n)]
+    return pa.table({
+        "ts_event": pa.array(ts, pa.timestamp("us", tz="UTC")),
+        "root": ["ZL"] * n, "symbol": symbols, "instrument_id": [42] * n,
+        "open": closes, "high": [c + 0.1 for c in closes], "low": [c - 0.1 for c in closes],
+        "close": closes, "volume": [10] * n,
+    })
+
+
+def snapshot(wh, fqn=BARS):
+    return wh.query(f"SELECT * FROM {fqn} ORDER BY ts_event, symbol").to_pylist()
+
+
+def test_init_twice_creates_then_finds(warehouse_url):
+    wh = connect(warehouse_url)
+    first = wh.init()
+    second = wh.init()
+    assert BARS in first.created and not second.created
+    assert BARS in second.found
+    assert all(c.ok for c in wh.verify()), [c for c in wh.verify() if not c.ok]
+
+
+def test_merge_same_batch_twice_is_identical(warehouse):
+    batch = bars([50.0, 50.5, 51.0])
+    r1 = warehouse.merge(BARS, batch)
+    before = snapshot(warehouse)
+    r2 = warehouse.merge(BARS, batch)
+    assert (r1.inserted, r1.updated) == (3, 0)
+    assert (r2.inserted, r2.updated) == (0, 3)
+    assert snapshot(warehouse) == before
+    assert warehouse.row_count(BARS) == 3
+
+
+def test_update_changes_values(warehouse):
+    warehouse.merge(BARS, bars([50.0, 50.5]))
+    warehouse.merge(BARS, bars([60.0, 50.5]))
+    assert [r["close"] for r in snapshot(warehouse)] == [60.0, 50.5]
+
+
+def test_duplicate_keys_in_one_batch_last_row_wins(warehouse):
+    batch = pa.concat_tables([bars([50.0]), bars([55.0]), bars([57.0])])
+    result = warehouse.merge(BARS, batch)
+    assert result.rows_in == 3 and result.rows_merged == 1 and result.duplicates_resolved == 2
+    assert [r["close"] for r in snapshot(warehouse)] == [57.0]
+
+
+def test_query_parameters(warehouse):
+    warehouse.merge(BARS, bars([50.0, 51.0, 52.0]))
+    got = warehouse.query(
+        f"SELECT close FROM {BARS} WHERE close >= @lo AND DATE(ts_event) = @d AND symbol = @s ORDER BY close",
+        {"lo": 51.0, "d": dt.date(2024, 3, 8), "s": "ZLK4"},
+    )
+    assert got.column("close").to_pylist() == [51.0, 52.0]
+
+
+def test_failing_batch_leaves_target_unchanged(warehouse):
+    warehouse.merge(BARS, bars([50.0, 51.0]))
+    before = snapshot(warehouse)
+    bad = bars([70.0, 71.0])
+    bad = bad.set_column(bad.schema.get_field_index("symbol"), "symbol", pa.array(["ZLK4", None]))
+    with pytest.raises(WarehouseError, match="key column 'symbol' is NULL"):
+        warehouse.merge(BARS, bad)
+    wrong_type = bars([70.0]).append_column("not_a_column", pa.array([1]))
+    with pytest.raises(WarehouseError, match="unknown column"):
+        warehouse.merge(BARS, wrong_type)
+    assert snapshot(warehouse) == before
+
+
+def test_read_only_refuses_writes(warehouse_url):
+    wh = connect(warehouse_url)
+    wh.init()
+    wh.merge(BARS, bars([50.0]))
+    wh.close()
+    ro = connect(warehouse_url, read_only=True)
+    with pytest.raises(WarehouseError, match="read-only"):
+        ro.merge(BARS, bars([99.0]))
+    with pytest.raises(WarehouseError, match="read-only"):
+        ro.execute(f"DELETE FROM {BARS} WHERE TRUE")
+    assert ro.row_count(BARS) == 1
+
+
+@pytest.mark.bigquery
+def test_partition_and_cluster_options_visible_on_bigquery(emulator):
+    wh = connect(emulator.url())
+    wh.init()
+    bars_part = wh.partitioning(BARS)
+    assert (bars_part["column"], bars_part["granularity"]) == ("ts_event", "DAY")
+    assert bars_part["clustering"] == ["root", "symbol"]
+    fred = wh.partitioning("market_data.fred_economic_indicators")
+    assert (fred["column"], fred["granularity"], fred["clustering"]) == ("date", "MONTH", ["series_id"])
+    preds = wh.partitioning("predictions.zl_predictions_prod_allhistory_1m")
+    assert (preds["column"], preds["clustering"]) == ("date", ["horizon"])
