@@ -108,3 +108,75 @@ def test_partition_and_cluster_options_visible_on_bigquery(emulator):
     assert (fred["column"], fred["granularity"], fred["clustering"]) == ("date", "MONTH", ["series_id"])
     preds = wh.partitioning("predictions.zl_predictions_prod_allhistory_1m")
     assert (preds["column"], preds["clustering"]) == ("date", ["horizon"])
+
+
+def test_cli_init_init_verify_query(warehouse_url):
+    from typer.testing import CliRunner
+
+    from cbi.cli import app
+
+    runner = CliRunner()
+    first = runner.invoke(app, ["--warehouse", warehouse_url, "init"])
+    assert first.exit_code == 0, first.output
+    assert "created 43 table(s)" in first.output.replace("\n", " ")
+    second = runner.invoke(app, ["--warehouse", warehouse_url, "init"])
+    assert second.exit_code == 0 and "created 0 table(s)" in second.output
+    verify = runner.invoke(app, ["--warehouse", warehouse_url, "verify"])
+    assert verify.exit_code == 0, verify.output
+    listing = runner.invoke(app, ["--warehouse", warehouse_url, "query",
+                                  "SELECT table_schema||'.'||table_name AS t FROM information_schema.tables",
+                                  "--format", "csv"]) if warehouse_url.startswith("duckdb") else None
+    if listing is not None:
+        from cbi.warehouse import catalog
+
+        assert listing.exit_code == 0, listing.output
+        assert listing.output.splitlines()[0].strip('"') == "t"
+        assert {s.fqn for s in catalog.all_tables()} <= {line.strip('"') for line in listing.output.splitlines()}
+
+
+def test_init_stops_on_drift_and_changes_nothing(warehouse_url):
+    wh = connect(warehouse_url)
+    wh.init()
+    wh.execute("DROP TABLE ops.alerts")
+    wh.execute("CREATE TABLE ops.alerts (alert_id STRING, something_else INT64)")
+    with pytest.raises(WarehouseError, match=r"ops.alerts: missing .*unexpected \['something_else'\]"):
+        wh.init()
+    assert [c for c in wh.verify() if not c.ok][0].table == "ops.alerts"
+
+
+def test_retention_expires_old_partitions_only_where_allowed(warehouse):
+    old = bars([50.0], start=dt.datetime(2020, 1, 6, 15, 0, tzinfo=UTC))
+    new = bars([51.0], start=dt.datetime.now(UTC).replace(second=0, microsecond=0))
+    warehouse.merge(BARS, pa.concat_tables([old, new]))
+    daily = pa.table({"date": [dt.date(2020, 1, 6)], "root": ["ZL"], "symbol": ["ZLK4"], "close": [50.0]})
+    warehouse.merge("market_data.futures_ohlcv_1d", daily)
+    warehouse.apply_retention({BARS: 30})
+    if warehouse.SUPPORTS_PARTITION_OPTIONS:
+        assert warehouse.partitioning(BARS)["expiration_days"] == 30
+    else:
+        assert [r["close"] for r in snapshot(warehouse)] == [51.0]
+    with pytest.raises(WarehouseError, match="training needs"):
+        warehouse.apply_retention({"market_data.futures_ohlcv_1d": 30})
+
+
+def test_unknown_scheme_lists_supported():
+    with pytest.raises(WarehouseError, match=r"supported: duckdb://, bigquery://"):
+        connect("postgres://localhost/cbi")
+
+
+def test_full_row_batches_upsert_like_partial_ones(warehouse):
+    """Batches carrying every column take DuckDB's delete+append path: same results."""
+    def full(closes):
+        t = bars(closes)
+        return t.append_column("ingest_timestamp", pa.array([dt.datetime(2024, 3, 9, tzinfo=UTC)] * t.num_rows,
+                                                           pa.timestamp("us", tz="UTC")))
+    first = warehouse.merge(BARS, full([50.0, 51.0]))
+    dup = pa.concat_tables([full([60.0, 61.0, 62.0]), full([70.0])])
+    second = warehouse.merge(BARS, dup)
+    assert (first.inserted, first.updated) == (2, 0)
+    assert (second.inserted, second.updated, second.rows_merged) == (1, 2, 3)
+    assert [r["close"] for r in snapshot(warehouse)] == [70.0, 61.0, 62.0]
+    partial = warehouse.merge(BARS, bars([80.0]).drop_columns(["volume"]))
+    assert partial.updated == 1
+    row = snapshot(warehouse)[0]
+    assert (row["close"], row["volume"]) == (80.0, 10)  # columns not in the batch keep their values

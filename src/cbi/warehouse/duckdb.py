@@ -17,8 +17,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import sqlglot
+from sqlglot import exp
 
-from cbi.warehouse.base import Warehouse, WarehouseError
+from cbi.warehouse.base import ROW_ORDINAL, Warehouse, WarehouseError
 from cbi.warehouse.catalog import TableSpec, bigquery_type
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "Unsupported property partitionedby…"
@@ -27,7 +28,20 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "Unsupported property pa
 @lru_cache(maxsize=1024)
 def to_duckdb(sql: str) -> tuple[str, ...]:
     """BigQuery SQL -> DuckDB statements (cached: the same files run again and again)."""
-    return tuple(s for s in sqlglot.transpile(sql, read="bigquery", write="duckdb") if s.strip())
+    statements = [e for e in sqlglot.parse(sql, read="bigquery") if e is not None]
+    return tuple(_split_information_schema(e).sql("duckdb") for e in statements)
+
+
+def _split_information_schema(tree: exp.Expression) -> exp.Expression:
+    # sqlglot's BigQuery reader keeps `information_schema.tables` as one quoted name;
+    # DuckDB wants schema information_schema, table tables.
+    for table in tree.find_all(exp.Table):
+        name = table.name
+        if not table.args.get("db") and name.lower().startswith("information_schema."):
+            schema, _, rest = name.partition(".")
+            table.set("this", exp.to_identifier(rest))
+            table.set("db", exp.to_identifier(schema))
+    return tree
 
 
 class WarehouseLockedError(WarehouseError):
@@ -113,21 +127,52 @@ class DuckDBWarehouse(Warehouse):
                       params: dict[str, Any]) -> tuple[int, int]:
         cur = self._cursor()
         staging = "_cbi_staging"
-        (stmt,) = to_duckdb(sql.replace("{staging}", staging))
+        full_rows = set(rows.column_names) - {ROW_ORDINAL} == set(spec.column_names)
         cur.begin()
         try:
             cur.register(staging, rows)
-            before = cur.execute(f"SELECT COUNT(*) FROM {spec.fqn}").fetchall()[0][0]
-            affected = cur.execute(stmt, _params_for(stmt, params)).fetchall()[0][0]
-            after = cur.execute(f"SELECT COUNT(*) FROM {spec.fqn}").fetchall()[0][0]
+            if full_rows:
+                inserted, updated = self._replace_rows(cur, spec, staging)
+            else:
+                inserted, updated = self._merge_rows(cur, spec, sql.replace("{staging}", staging), params)
             cur.commit()
         except Exception as exc:
             cur.rollback()
             raise WarehouseError(f"merge into {spec.fqn} failed, nothing written: {exc}") from None
         finally:
             cur.unregister(staging)
-        inserted = after - before
-        return inserted, affected - inserted
+        return inserted, updated
+
+    @staticmethod
+    def _merge_rows(cur, spec: TableSpec, sql: str, params: dict[str, Any]) -> tuple[int, int]:
+        """MERGE, for batches that carry only some columns (the rest keep their values)."""
+        (stmt,) = to_duckdb(sql)
+        before = cur.execute(f"SELECT COUNT(*) FROM {spec.fqn}").fetchall()[0][0]
+        affected = cur.execute(stmt, _params_for(stmt, params)).fetchall()[0][0]
+        after = cur.execute(f"SELECT COUNT(*) FROM {spec.fqn}").fetchall()[0][0]
+        return after - before, affected - (after - before)
+
+    @staticmethod
+    def _replace_rows(cur, spec: TableSpec, staging: str) -> tuple[int, int]:
+        """Delete the batch's keys, append the batch: same result as MERGE when the batch
+        carries every column, and about 3x faster on DuckDB (bench/warehouse.py)."""
+        key = ", ".join(spec.key)
+        on = " AND ".join(f"t.{k} = s.{k}" for k in spec.key)
+        cols = ", ".join(spec.column_names)
+        source = staging
+        dupes = cur.execute(
+            f"SELECT COUNT(*) FROM (SELECT {key} FROM {staging} GROUP BY ALL HAVING COUNT(*) > 1)"
+        ).fetchall()[0][0]
+        if dupes:  # last row of a key wins
+            source = "_cbi_latest"
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {source} AS SELECT * FROM {staging} "
+                        f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {ROW_ORDINAL} DESC) = 1"
+                        ).fetchall()
+        replaced = cur.execute(f"DELETE FROM {spec.fqn} AS t USING {source} AS s WHERE {on}").fetchall()[0][0]
+        total = cur.execute(f"INSERT INTO {spec.fqn} ({cols}) SELECT {cols} FROM {source}").fetchall()[0][0]
+        if dupes:
+            cur.execute(f"DROP TABLE {source}").fetchall()
+        return total - replaced, replaced
 
     def partitioning(self, fqn: str) -> dict[str, Any]:
         # DuckDB has no partitions: report what the schema file declares.

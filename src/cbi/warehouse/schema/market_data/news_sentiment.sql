@@ -10,15 +10,15 @@ WITH local_times AS (
 ),
 shifted AS (
   SELECT
-    DATE(local_ts) + (CASE WHEN TIME(local_ts) >= TIME '13:20:00' THEN 1 ELSE 0 END) AS d,
+    DATE(DATE_ADD(DATE(local_ts), INTERVAL (CASE WHEN TIME(local_ts) >= TIME '13:20:00' THEN 1 ELSE 0 END) DAY)) AS d,
     sentiment_score
   FROM local_times
 ),
 trading AS (
   SELECT
     CASE FORMAT_DATE('%u', d)
-      WHEN '6' THEN DATE_ADD(d, INTERVAL 2 DAY)
-      WHEN '7' THEN DATE_ADD(d, INTERVAL 1 DAY)
+      WHEN '6' THEN DATE(DATE_ADD(d, INTERVAL 2 DAY))  -- DATE(): DuckDB's DATE_ADD gives a TIMESTAMP
+      WHEN '7' THEN DATE(DATE_ADD(d, INTERVAL 1 DAY))
       ELSE d
     END AS date,
     sentiment_score
