@@ -1,9 +1,100 @@
-"""Commands of this feed area; `register` adds them to `cbi` and to `cbi ingest`."""
+"""`cbi ingest fred`, `cbi ingest news` and `cbi sentiment`: macro and news commands."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
 
 import typer
 
 
 def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
-    """Add commands: `@ingest_app.command(...)` for `cbi ingest X`, `@app.command` for top level."""
+    ingest_app.command("fred")(ingest_fred)
+    ingest_app.command("news")(ingest_news)
+    app.command("sentiment")(sentiment_cmd)
+
+
+def ingest_fred(
+    files: Optional[List[Path]] = typer.Option(
+        None, "--file", "-f", help="Import FRED CSV downloads (DATE,ID or observation_date,ID)."),
+    series: Optional[List[str]] = typer.Option(
+        None, "--series", "-s", help="Series ids to fetch (default: settings fred_series)."),
+    full: bool = typer.Option(False, "--full", help="Re-read all history, not from the watermark."),
+) -> None:
+    """FRED observations with every vintage (API), or CSV downloads with --file."""
+    from cbi.cli import console, fail, open_warehouse
+    from cbi.config import get_settings
+    from cbi.feeds.http_json import FeedHTTPError
+
+    settings = get_settings()
+    with open_warehouse() as wh:
+        try:
+            if files:
+                _print_files(console, _import(wh, settings, files))
+                return
+            from cbi.feeds.fred import fred_job
+
+            result = fred_job(wh, settings, series=series or None, full=full)
+        except (ValueError, OSError, FeedHTTPError) as exc:
+            fail(str(exc))
+    simulated = " (SANDBOX: simulated data)" if result["source"].endswith("sandbox") else ""
+    for sid, r in result["series"].items():
+        console.print(f"{sid}: {r['rows']} vintage rows, {r['inserted']} new, {r['updated']} updated{simulated}")
+    console.print(f"FRED: {result['rows_read']} rows read, {result['rows_written']} written{simulated}")
+
+
+def _import(wh, settings, files: List[Path]) -> dict:
+    from cbi.feeds.fred_files import import_files
+
+    return import_files(wh, settings, files)
+
+
+def _print_files(console, result: dict) -> None:
+    for f in result["files"]:
+        console.print(
+            f"{f['file']}: {f['series_id']} ({f['header']} header), {f['rows']} rows, "
+            f"{f['missing']} missing -> NULL, {f['inserted']} new, {f['updated']} updated; "
+            f"no vintage in a download: realtime_start = date + {f['lag_business_days']} "
+            "business day(s) (setting fred_publication_lag_days)", highlight=False)
+
+
+def ingest_news(
+    queries: Optional[List[str]] = typer.Option(
+        None, "--query", "-q", help="NewsAPI queries (default: settings news_queries)."),
+) -> None:
+    """NewsAPI articles from each query's watermark, within the daily request budget."""
+    from cbi.cli import console, fail, open_warehouse
+    from cbi.config import get_settings
+    from cbi.feeds.http_json import FeedHTTPError
+    from cbi.feeds.news import news_job
+
+    with open_warehouse() as wh:
+        try:
+            result = news_job(wh, get_settings(), queries=queries or None)
+        except (ValueError, FeedHTTPError) as exc:
+            fail(str(exc))
+    simulated = " (SANDBOX: simulated articles)" if result["source"].endswith("sandbox") else ""
+    console.print(f"news: {result['rows_read']} articles read, {result['rows_written']} written, "
+                  f"{result['requests']} requests{simulated}")
+    if result["budget_exhausted"]:
+        console.print("daily request budget spent: the rest waits for tomorrow (UTC)")
+
+
+def sentiment_cmd(
+    texts: Optional[List[str]] = typer.Argument(None, help="Headlines to score."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A file of headlines, one a line."),
+) -> None:
+    """Score headlines: one line each, the price-direction score in [-1, 1] last on the line."""
+    from cbi.cli import fail
+    from cbi.feeds.sentiment import score
+
+    lines = list(texts or [])
+    if file is not None:
+        try:
+            lines += [ln.strip() for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except OSError as exc:
+            fail(f"cannot read {file}: {exc}")
+    if not lines:
+        fail("give headlines as arguments or --file FILE")
+    for text in lines:
+        typer.echo(f"{text}\t{score(text):+.4f}")

@@ -1,0 +1,221 @@
+"""FRED observations with every vintage (ALFRED real-time periods), over httpx.
+
+Each run asks `/fred/series/observations` for the whole real-time range (1776-07-04 to
+9999-12-31), so every revision comes back with its own `realtime_start` and FRED does not
+clip vintages to the request. Incremental by observation date: a run starts
+`fred_revision_lookback_days` before the series' watermark, so late revisions are re-read;
+the MERGE on (series_id, date, realtime_start) makes the overlap harmless.
+
+FRED puts the API key in the URL (`api_key=`): URLs are redacted before any log or error,
+and httpx's own request log passes through the same redaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import pyarrow as pa
+
+from cbi.feeds.base import Request, get_watermark, set_watermark
+from cbi.feeds.http_json import FeedHTTPError, JsonClient
+from cbi.secrets import RedactingFilter, get_secret, remember
+
+log = logging.getLogger(__name__)
+
+FEED = "fred"
+TABLE = "market_data.fred_economic_indicators"
+OBSERVATIONS = "/fred/series/observations"
+DEFAULT_BASE_URL = "https://api.stlouisfed.org"
+#: The fixed fake key of sandbox mode (FRED keys are 32 lowercase hex characters).
+SANDBOX_KEY = "0123456789abcdef0123456789abcdef"
+REALTIME_START, REALTIME_END = "1776-07-04", "9999-12-31"  # FRED's "every vintage"
+PAGE_LIMIT = 100_000  # FRED's maximum `limit`
+
+for _name in ("httpx", "httpcore"):  # httpx logs each request URL (with api_key=) at INFO
+    logging.getLogger(_name).addFilter(RedactingFilter())
+
+
+class FredError(FeedHTTPError):
+    """FRED refused or failed; the message is FRED's `error_message`."""
+
+
+def fred_error(status: int, body: Any, url: str) -> str:
+    if isinstance(body, dict) and "error_message" in body:
+        return f"FRED error {body.get('error_code', status)}: {body['error_message']} ({url})"
+    return f"FRED HTTP {status} ({url})"
+
+
+@dataclass
+class FredClient:
+    """`/fred/series/observations`, paged by limit/offset, with backoff on 429/5xx/timeouts."""
+
+    base_url: str
+    api_key: str
+    page_limit: int = PAGE_LIMIT
+    attempts: int = 6
+    backoff_s: float = 1.0
+    timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        remember(self.api_key)
+        self._http = JsonClient(self.base_url, error_message=fred_error, error_class=FredError,
+                                attempts=self.attempts, backoff_s=self.backoff_s,
+                                timeout_s=self.timeout_s)
+
+    def observations(self, series_id: str, observation_start: dt.date | None = None) -> list[dict]:
+        """Every vintage of every observation of `series_id` from `observation_start`."""
+        rows: list[dict] = []
+        offset = 0
+        while True:
+            page = self._page(series_id, observation_start, offset)
+            batch = page.get("observations")
+            if not isinstance(batch, list):
+                raise FredError(f"FRED answer for {series_id} has no 'observations' list")
+            rows.extend(batch)
+            offset += len(batch)
+            if not batch or offset >= int(page.get("count", 0)):
+                return rows
+
+    def _page(self, series_id: str, start: dt.date | None, offset: int) -> dict:
+        params = {
+            "series_id": series_id, "api_key": self.api_key, "file_type": "json",
+            "realtime_start": REALTIME_START, "realtime_end": REALTIME_END,
+            "sort_order": "asc", "limit": self.page_limit, "offset": offset,
+        }
+        if start is not None:
+            params["observation_start"] = start.isoformat()
+        return self._http.get(OBSERVATIONS, params)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+# ---- normalise ---------------------------------------------------------------------------
+def parse_value(raw: Any, where: str) -> float | None:
+    """FRED values are strings; "." (and empty) mean missing: NULL, never 0."""
+    if raw is None or raw in (".", ""):
+        return None
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: field 'value' is {raw!r}, not a number or '.'") from None
+
+
+def parse_date(raw: Any, where: str, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(raw))
+    except ValueError:
+        raise ValueError(f"{where}: field {field!r} is {raw!r}, not a YYYY-MM-DD date") from None
+
+
+def normalize(series_id: str, observations: list[dict], source: str) -> pa.Table:
+    """FRED observations -> rows of market_data.fred_economic_indicators."""
+    cols: dict[str, list] = {k: [] for k in ("date", "realtime_start", "realtime_end", "value")}
+    for i, obs in enumerate(observations):
+        where = f"FRED {series_id} observation {i}"
+        cols["date"].append(parse_date(obs.get("date"), where, "date"))
+        cols["realtime_start"].append(parse_date(obs.get("realtime_start"), where, "realtime_start"))
+        cols["realtime_end"].append(parse_date(obs.get("realtime_end"), where, "realtime_end"))
+        cols["value"].append(parse_value(obs.get("value"), where))
+    n = len(observations)
+    now = dt.datetime.now(dt.timezone.utc)
+    return pa.table({
+        "series_id": pa.array([series_id] * n, pa.string()),
+        "date": pa.array(cols["date"], pa.date32()),
+        "realtime_start": pa.array(cols["realtime_start"], pa.date32()),
+        "realtime_end": pa.array(cols["realtime_end"], pa.date32()),
+        "value": pa.array(cols["value"], pa.float64()),
+        "source": pa.array([source] * n, pa.string()),
+        "ingest_timestamp": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+    })
+
+
+# ---- the source and the job --------------------------------------------------------------
+class FredSource:
+    """The feed seam (`cbi.feeds.base.Source`): one request per series."""
+
+    feed = FEED
+    table = TABLE
+
+    def __init__(self, client: FredClient, source_label: str) -> None:
+        self.client, self.source_label = client, source_label
+
+    def plan(self, wh, settings, series: list[str] | None = None, full: bool = False,
+             **_: Any) -> Iterator[Request]:
+        lookback = dt.timedelta(days=settings.fred_revision_lookback_days)
+        for series_id in series or settings.fred_series:
+            mark = None if full else get_watermark(wh, FEED, series_id)
+            start = (mark.date() - lookback) if mark else None
+            yield Request(series_id, start, None)
+
+    def fetch(self, request: Request) -> list[dict]:
+        return self.client.observations(request.cursor_key, request.start)
+
+    def normalize(self, request: Request, raw: list[dict]) -> pa.Table:
+        return normalize(request.cursor_key, raw, self.source_label)
+
+
+def fred_job(wh, settings, series: list[str] | None = None, full: bool = False,
+             **options: Any) -> dict[str, Any]:
+    """Every configured series, every vintage, from each watermark; moves each watermark to
+    the series' last observation date only after its MERGE commits."""
+    totals: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "series": {}}
+    with fred_client(settings, **options) as (client, label):
+        source = FredSource(client, label)
+        for request in source.plan(wh, settings, series=series, full=full):
+            rows = source.normalize(request, source.fetch(request))
+            result = wh.merge(TABLE, rows)
+            totals["rows_read"] += rows.num_rows
+            totals["rows_written"] += result.inserted + result.updated
+            totals["series"][request.cursor_key] = {
+                "rows": rows.num_rows, "inserted": result.inserted, "updated": result.updated}
+            if rows.num_rows:
+                last = max(rows.column("date").to_pylist())
+                set_watermark(wh, FEED, request.cursor_key, last, {"source": label})
+            log.info("FRED %s: %d rows (%d new) from %s", request.cursor_key, rows.num_rows,
+                     result.inserted, request.start or "the beginning")
+    totals["source"] = label
+    return totals
+
+
+def use_sandbox(settings, key: str | None) -> bool:
+    """Sandbox when asked, or when unset and no key is configured."""
+    return bool(settings.sandbox) if settings.sandbox is not None else key is None
+
+
+@contextlib.contextmanager
+def fred_client(settings, page_limit: int = PAGE_LIMIT, backoff_s: float = 1.0,
+                attempts: int = 6) -> Iterator[tuple[FredClient, str]]:
+    """A client for the live API, or for the sandbox (started here when no URL is set)."""
+    key = get_secret("FRED_API_KEY")
+    server = None
+    if use_sandbox(settings, key):
+        key, label, base_url = SANDBOX_KEY, "fred-sandbox", settings.fred_base_url
+        if base_url.rstrip("/") == DEFAULT_BASE_URL:
+            from cbi.sandbox import fred as sandbox
+
+            server = sandbox.start(seed=settings.sandbox_seed)
+            base_url = server.url
+        log.info("FRED: sandbox mode (simulated data) at %s", base_url)
+    elif key is None:
+        raise FredError("FRED_API_KEY is not set (keychain or environment); "
+                        "or set sandbox = true for simulated data")
+    else:
+        label, base_url = "fred", settings.fred_base_url
+    client = FredClient(base_url, key, page_limit=page_limit, backoff_s=backoff_s, attempts=attempts)
+    try:
+        yield client, label
+    finally:
+        client.close()
+        if server is not None:
+            server.stop()
+
+
+def as_of(wh, series_id: str, as_of_date: dt.date) -> pa.Table:
+    """What was known about `series_id` at the close of `as_of_date` (one value a date)."""
+    return wh.query_file("cbi.feeds", "fred_as_of.sql", {"series_id": series_id, "as_of": as_of_date})
+

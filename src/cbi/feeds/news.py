@@ -1,0 +1,244 @@
+"""NewsAPI `/v2/everything` -> market_data.news_articles, scored by `cbi.feeds.sentiment`.
+
+Each configured query walks forward from its watermark (or one month back, the developer
+plan's reach) in windows of `window_hours`, oldest first, so a window's 100-result cap
+(HTTP 426 `maximumResultsReached` on the developer plan) loses as little as possible. Pages
+of 100; a 426 ends that window cleanly. Every request is recorded in ops.api_requests and
+counted against `news_daily_request_budget` (UTC day) before it is made. Articles are
+deduplicated by URL; the watermark moves to a window's end only after its MERGE commits.
+The key travels in the X-Api-Key header, never in the URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import pyarrow as pa
+
+from cbi.feeds import sentiment
+from cbi.feeds.base import get_watermark, set_watermark
+from cbi.feeds.fred import use_sandbox
+from cbi.feeds.http_json import FeedHTTPError, JsonClient
+from cbi.secrets import get_secret, remember
+
+log = logging.getLogger(__name__)
+
+FEED = "news"
+TABLE = "market_data.news_articles"
+REQUESTS = "ops.api_requests"
+EVERYTHING = "/v2/everything"
+DEFAULT_BASE_URL = "https://newsapi.org"
+SANDBOX_KEY = "sandbox0newsapi0key0000000000000"  # the fixed fake key of sandbox mode
+PAGE_SIZE = 100
+REACH = dt.timedelta(days=29)  # developer plan: one month back
+UTC = dt.timezone.utc
+
+
+class NewsError(FeedHTTPError):
+    """NewsAPI refused or failed: `code` is NewsAPI's (apiKeyInvalid, rateLimited, ...)."""
+
+
+def news_error(status: int, body: Any, url: str) -> str:
+    if isinstance(body, dict) and body.get("status") == "error":
+        return f"NewsAPI {status} {body.get('code')}: {body.get('message')} ({url})"
+    return f"NewsAPI HTTP {status} ({url})"
+
+
+def _code(body: Any) -> str | None:
+    return body.get("code") if isinstance(body, dict) else None
+
+
+class BudgetExhausted(Exception):
+    pass
+
+
+@dataclass
+class NewsClient:
+    """/v2/everything with backoff; `before_request` runs before every attempt (the budget)."""
+
+    base_url: str
+    api_key: str
+    attempts: int = 5
+    backoff_s: float = 1.0
+    before_request: Any = None
+    after_response: Any = None
+
+    def __post_init__(self) -> None:
+        remember(self.api_key)
+        self._http = JsonClient(self.base_url, error_message=news_error, error_class=NewsError,
+                                code_of=_code, headers={"X-Api-Key": self.api_key},
+                                attempts=self.attempts, backoff_s=self.backoff_s)
+
+    def window(self, query: str, start: dt.datetime, end: dt.datetime) -> tuple[list[dict], bool]:
+        """Every article of [start, end), newest first; True when the result cap cut it short."""
+        articles: list[dict] = []
+        page = 1
+        while True:
+            try:
+                body = self._page(query, start, end, page)
+            except NewsError as exc:
+                if exc.code == "maximumResultsReached":  # 426: the plan's 100-result cap
+                    log.warning("NewsAPI %r %s..%s: result cap reached, kept %d", query, start, end, len(articles))
+                    return articles, True
+                raise
+            batch = body.get("articles") or []
+            articles.extend(batch)
+            if not batch or len(articles) >= int(body.get("totalResults", 0)):
+                return articles, False
+            page += 1
+
+    def _page(self, query: str, start: dt.datetime, end: dt.datetime, page: int) -> dict:
+        params = {"q": query, "from": _iso(start), "to": _iso(end), "sortBy": "publishedAt",
+                  "pageSize": PAGE_SIZE, "page": page, "language": "en"}
+        return self._http.get(EVERYTHING, params, on_response=self.after_response,
+                              before_request=self.before_request)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---- normalise ---------------------------------------------------------------------------
+def normalize(query: str, articles: list[dict]) -> pa.Table:
+    """Articles -> rows of market_data.news_articles, deduplicated by URL (last wins)."""
+    by_url: dict[str, dict] = {}
+    for i, a in enumerate(articles):
+        url = a.get("url")
+        if not url:
+            raise ValueError(f"NewsAPI article {i} for {query!r}: field 'url' is empty")
+        by_url[url] = {**a, "_published": _published(a, i, query)}
+    rows = list(by_url.values())
+    texts = [". ".join(t for t in (r.get("title"), r.get("description")) if t) for r in rows]
+    n, now = len(rows), dt.datetime.now(UTC)
+    return pa.table({
+        "url": pa.array(list(by_url), pa.string()),
+        "published_at": pa.array([r["_published"] for r in rows], pa.timestamp("us", tz="UTC")),
+        "source": pa.array([(r.get("source") or {}).get("name") for r in rows], pa.string()),
+        "author": pa.array([r.get("author") for r in rows], pa.string()),
+        "title": pa.array([r.get("title") for r in rows], pa.string()),
+        "description": pa.array([r.get("description") for r in rows], pa.string()),
+        "content": pa.array([r.get("content") for r in rows], pa.string()),
+        "query": pa.array([query] * n, pa.string()),
+        "sentiment_score": pa.array(sentiment.score_many(texts), pa.float64()),
+        "sentiment_model": pa.array([sentiment.MODEL] * n, pa.string()),
+        "ingest_timestamp": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+    })
+
+
+def _published(article: dict, i: int, query: str) -> dt.datetime:
+    raw = article.get("publishedAt")
+    try:
+        return dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        raise ValueError(f"NewsAPI article {i} for {query!r}: field 'publishedAt' is {raw!r}") from None
+
+
+# ---- budget ------------------------------------------------------------------------------
+@dataclass
+class Budget:
+    """Requests left today (UTC), counted in ops.api_requests."""
+
+    wh: Any
+    limit: int
+    used: int = 0
+    made: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        day = dt.datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        self.used = int(self.wh.scalar(
+            "SELECT COUNT(*) FROM ops.api_requests WHERE feed = @feed AND requested_at >= @day",
+            {"feed": FEED, "day": day}) or 0)
+
+    def spend(self) -> None:
+        if self.used >= self.limit:
+            raise BudgetExhausted(f"NewsAPI daily budget of {self.limit} requests is spent")
+        self.used += 1
+
+    def record(self, status: int) -> None:
+        self.wh.merge(REQUESTS, pa.table({
+            "request_id": [str(uuid.uuid4())], "feed": [FEED],
+            "requested_at": pa.array([dt.datetime.now(UTC)], pa.timestamp("us", tz="UTC")),
+            "endpoint": [EVERYTHING], "status_code": pa.array([status], pa.int64()),
+        }))
+
+
+# ---- the job -----------------------------------------------------------------------------
+def windows(start: dt.datetime, end: dt.datetime, hours: float) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    step = dt.timedelta(hours=hours)
+    while start < end:
+        yield start, min(start + step, end)
+        start += step
+
+
+def news_job(wh, settings, queries: list[str] | None = None, window_hours: float = 24,
+             now: dt.datetime | None = None, **options: Any) -> dict[str, Any]:
+    """Every configured query from its watermark, within the daily request budget."""
+    now = now or dt.datetime.now(UTC)
+    budget = Budget(wh, settings.news_daily_request_budget)
+    out: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "requests": 0,
+                           "budget_exhausted": False, "truncated_windows": 0}
+    with news_client(settings, budget, **options) as (client, label):
+        out["source"] = label
+        try:
+            for query in queries or settings.news_queries:
+                _run_query(wh, client, query, now, window_hours, out)
+        except BudgetExhausted as exc:
+            log.warning("%s; stopping until tomorrow (UTC)", exc)
+            out["budget_exhausted"] = True
+    out["requests"] = len(budget.made)
+    return out
+
+
+def _run_query(wh, client: NewsClient, query: str, now: dt.datetime, hours: float,
+               out: dict[str, Any]) -> None:
+    mark = get_watermark(wh, FEED, query)
+    start = max(mark, now - REACH) if mark else now - REACH
+    for lo, hi in windows(start, now, hours):
+        articles, truncated = client.window(query, lo, hi)
+        rows = normalize(query, articles)
+        result = wh.merge(TABLE, rows)
+        out["rows_read"] += len(articles)
+        out["rows_written"] += result.inserted + result.updated
+        out["truncated_windows"] += int(truncated)
+        set_watermark(wh, FEED, query, hi, {"articles": rows.num_rows, "truncated": truncated})
+
+
+@contextlib.contextmanager
+def news_client(settings, budget: Budget, backoff_s: float = 1.0,
+                attempts: int = 5) -> Iterator[tuple[NewsClient, str]]:
+    key = get_secret("NEWSAPI_KEY")
+    server = None
+    if use_sandbox(settings, key):
+        key, label, base_url = SANDBOX_KEY, "newsapi-sandbox", settings.news_base_url
+        if base_url.rstrip("/") == DEFAULT_BASE_URL:
+            from cbi.sandbox import news as sandbox
+
+            server = sandbox.start(seed=settings.sandbox_seed)
+            base_url = server.url
+        log.info("NewsAPI: sandbox mode (simulated articles) at %s", base_url)
+    elif key is None:
+        raise NewsError("NEWSAPI_KEY is not set (keychain or environment); "
+                        "or set sandbox = true for simulated data")
+    else:
+        label, base_url = "newsapi", settings.news_base_url
+
+    def after(status: int) -> None:
+        budget.made.append(str(status))
+        budget.record(status)
+
+    client = NewsClient(base_url, key, attempts=attempts, backoff_s=backoff_s,
+                        before_request=budget.spend, after_response=after)
+    try:
+        yield client, label
+    finally:
+        client.close()
+        if server is not None:
+            server.stop()
