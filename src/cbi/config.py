@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         description="Business days between an observation date and its publication, per series "
         "('default' for the rest); sets realtime_start for CSV files, which carry no vintage.",
     )
+    fred_revision_lookback_days: int = Field(
+        400,
+        description="FRED incremental runs re-read every vintage of observations this many days "
+        "before the watermark, so late revisions are caught (a full refresh reads all history).",
+    )
     news_queries: list[str] = Field(
         default_factory=lambda: ["soybean oil OR ZL futures"],
         description="NewsAPI /v2/everything queries.",
@@ -111,12 +116,29 @@ class Settings(BaseSettings):
         description="Use the local sandbox feeds (simulated data). Unset = sandbox when no API keys.",
     )
     sandbox_seed: int = Field(7, description="Seed of the sandbox's generated data.")
+    databento_minute_days: int = Field(
+        3, description="Databento backfills: days of 1-minute bars before the end; older "
+        "history comes as ohlcv-1h bars rolled up to daily bars by CME trading date.",
+    )
+    databento_max_attempts: int = Field(
+        5, description="Databento: attempts per request on 429, 5xx and connection errors."
+    )
+    databento_retry_wait_s: float = Field(
+        1.0, description="Databento: first backoff wait in seconds (doubles each retry)."
+    )
+    databento_live_flush_s: float = Field(
+        1.0, description="Databento Live: seconds between flushes of buffered bars."
+    )
 
     # --- files -------------------------------------------------------------------------
     export_dir: Path = Field(
         Path("TrainingData/exports"), description="Where training Parquet exports are written."
     )
     models_dir: Path = Field(Path("Models/local"), description="Model registry folder.")
+    quality_max_gap_days: int = Field(
+        7, description="Quality gate: most calendar days allowed between two trading dates "
+        "of a series (weekends and holidays fit; a longer gap fails the export).",
+    )
 
     # --- training ------------------------------------------------------------------------
     interval_level: float = Field(0.9, description="Prediction interval level (conformal).")
@@ -131,6 +153,9 @@ class Settings(BaseSettings):
     # --- dashboard and operations ----------------------------------------------------------
     dashboard_host: str = Field("127.0.0.1", description="Dashboard bind address.")
     dashboard_port: int = Field(8050, description="Dashboard port.")
+    dashboard_surface: str = Field(
+        "prod", description="Which predictions surface the dashboard serves: prod or full."
+    )
     cache_seconds: int = Field(300, description="Dashboard API cache TTL and s-maxage, seconds.")
     stale_after_minutes: int = Field(
         30, description="A feed with no new bar for this long while the market is open is stale."
@@ -139,6 +164,22 @@ class Settings(BaseSettings):
         None, description="Slack-compatible webhook for alerts (or keychain secret ALERT_WEBHOOK_URL)."
     )
     live: bool = Field(True, description="cbi serve: stream Databento Live (else poll every 5 min).")
+    schedule: dict[str, str] = Field(
+        default_factory=dict,
+        description="cbi serve/cron: per-job schedule overrides, e.g. {\"fred\": \"every 2h\", "
+        "\"news\": \"off\", \"export\": \"cron 0 3 * * *\", \"predict\": \"after features\"} "
+        "(cron in America/Chicago).",
+    )
+    extra_jobs: dict[str, str] = Field(
+        default_factory=dict,
+        description="More pipeline jobs, name -> 'module:function' (same contract as cbi.jobs.JOBS), "
+        "runnable by `cbi job NAME`, the owner's job API and the schedule.",
+    )
+    iam_members: dict[str, str] = Field(
+        default_factory=dict,
+        description="cbi iam: service account per role (collector, training, dashboard); "
+        "unset = cbi-ROLE@PROJECT.iam.gserviceaccount.com.",
+    )
 
     @field_validator("horizons")
     @classmethod
