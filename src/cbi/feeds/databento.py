@@ -1,0 +1,437 @@
+"""Databento GLBX.MDP3 bars: Historical polling and backfill, and the Live stream.
+
+- `poll_job` polls every configured root (parent symbology `ROOT.FUT`: every contract month
+  and calendar spread) from its watermark in ops.feed_cursors to the dataset's available
+  end. Old history comes as ohlcv-1h bars rolled up to daily bars (two years of every
+  1-minute bar is tens of millions of records); the last `databento_minute_days` come as
+  ohlcv-1m, a day per request. After each MERGE: daily bars and the continuous series for
+  the dates touched, then the watermark.
+- `run_live` streams ohlcv-1m from the Live gateway; on every (re)connect it first backfills
+  the gap from Historical, then subscribes with `start` = the Historical end, so nothing is
+  missed between the two.
+
+Databento quirks answered here: `Historical(gateway=...)` rewrites http:// to https://
+(`_plain_http`); the client never retries get_range (`_call` does, with tenacity); prices
+are int64 x 1e-9; the last minutes may be unavailable (422 data_end_after_available_end).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import logging
+import queue
+import threading
+import time
+from typing import Any, Callable, Iterator
+
+import databento as db
+import databento_dbn as dbn
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import requests
+import zstandard
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+from cbi.feeds.base import get_watermark, set_watermark
+from cbi.feeds.validate import BarError, check_bars, split_bars
+from cbi.sandbox.databento_data import OHLCV_DTYPE
+from cbi.secrets import get_secret, redact
+from cbi.transform import market
+from cbi.warehouse.base import Warehouse
+
+log = logging.getLogger(__name__)
+FEED = "databento"
+TABLE = "market_data.databento_futures_ohlcv_1m"
+QUARANTINE = "ops.quarantined_records"
+UTC = dt.timezone.utc
+OHLCV_RTYPES = (0x20, 0x21, 0x22, 0x23)
+HOURLY_CHUNK_DAYS = 120
+
+
+class FeedError(RuntimeError):
+    """A Databento request failed for good; the message is redacted and names the request."""
+
+
+# ---- client ---------------------------------------------------------------------------------
+def use_sandbox(settings: Any) -> bool:
+    if settings.sandbox is not None:
+        return bool(settings.sandbox)
+    return get_secret("DATABENTO_API_KEY") is None
+
+
+def api_key(settings: Any) -> str:
+    if use_sandbox(settings):
+        from cbi.sandbox.databento_http import SANDBOX_API_KEY
+
+        return SANDBOX_API_KEY
+    key = get_secret("DATABENTO_API_KEY")
+    if not key:
+        raise FeedError("no Databento API key: set DATABENTO_API_KEY (keychain or environment), "
+                        "or run with sandbox = true")
+    return key
+
+
+def historical(settings: Any) -> db.Historical:
+    """The official client; a plain-http gateway (the sandbox) is kept plain."""
+    gateway = settings.databento_gateway
+    client = db.Historical(api_key(settings), gateway=gateway) if gateway else db.Historical(api_key(settings))
+    if gateway and gateway.startswith("http://"):
+        _plain_http(client, gateway.rstrip("/"))
+    return client
+
+
+def _plain_http(client: db.Historical, gateway: str) -> None:
+    # databento's validate_gateway forces https; each endpoint group keeps its own base URL.
+    rewritten = client.gateway
+    for api in (client.batch, client.metadata, client.symbology, client.timeseries):
+        api._base_url = api._base_url.replace(rewritten, gateway, 1)
+        api._gateway = gateway
+    client._gateway = gateway
+
+
+@contextlib.contextmanager
+def sandbox_endpoints(settings: Any, live: bool = False) -> Iterator[Any]:
+    """Settings whose gateways point at a running sandbox: the configured one, or one
+    started here for the duration when sandbox mode has none configured."""
+    if not use_sandbox(settings) or (settings.databento_gateway and
+                                     (not live or settings.databento_live_gateway)):
+        yield settings
+        return
+    from cbi.sandbox import databento_http, databento_live
+
+    servers, update = [], {}
+    if not settings.databento_gateway:
+        servers.append(databento_http.start(seed=settings.sandbox_seed))
+        update["databento_gateway"] = servers[-1].url
+    if live and not settings.databento_live_gateway:
+        servers.append(databento_live.start(seed=settings.sandbox_seed))
+        update["databento_live_gateway"] = f"{servers[-1].host}:{servers[-1].port}"
+    try:
+        yield settings.model_copy(update=update)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, db.BentoClientError):
+        return exc.http_status in (408, 429)
+    return isinstance(exc, (db.BentoServerError, requests.RequestException, db.BentoError))
+
+
+def _wait(settings: Any) -> Callable[[Any], float]:
+    def wait(state: Any) -> float:
+        exc = state.outcome.exception()
+        if isinstance(exc, db.BentoClientError) and exc.http_status == 429:
+            return float((exc.headers or {}).get("Retry-After") or settings.databento_retry_wait_s)
+        return settings.databento_retry_wait_s * 2 ** (state.attempt_number - 1)
+    return wait
+
+
+def _call(settings: Any, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """429 waits for Retry-After; 5xx/timeouts/connection errors back off exponentially;
+    other 4xx fail at once with the server's message."""
+    retrying = Retrying(stop=stop_after_attempt(settings.databento_max_attempts),
+                        wait=_wait(settings), retry=retry_if_exception(_transient), reraise=True)
+    try:
+        return retrying(fn, *args, **kwargs)
+    except db.BentoError as exc:
+        tries = f" after {settings.databento_max_attempts} attempts" if _transient(exc) else ""
+        raise FeedError(redact(f"databento {what} failed{tries}: {exc}")) from None
+    except requests.RequestException as exc:
+        raise FeedError(redact(f"databento {what} failed after "
+                               f"{settings.databento_max_attempts} attempts: {exc}")) from None
+
+
+def available_end(client: db.Historical, settings: Any, schema: str = "ohlcv-1m") -> dt.datetime:
+    answer = _call(settings, "metadata.get_dataset_range",
+                   client.metadata.get_dataset_range, settings.databento_dataset)
+    end = (answer.get("schema") or {}).get(schema, {}).get("end") or answer["end"]
+    return _utc(end)
+
+
+def _utc(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# ---- decode and normalise -------------------------------------------------------------------
+def decode_dbn(raw: bytes) -> tuple[dbn.Metadata, np.ndarray]:
+    """DBN (optionally zstd) -> (metadata, OHLCV records). Fast path: the records are read
+    in place as a numpy view; anything but a pure OHLCV stream goes through the decoder."""
+    if raw[:4] == b"\x28\xb5\x2f\xfd":  # zstd frame magic; batch files may hold several frames
+        raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw), read_across_frames=True).read()
+    if raw[:3] != b"DBN":
+        raise BarError("not DBN data (no DBN header)")
+    header_end = 8 + int.from_bytes(raw[4:8], "little")
+    metadata = dbn.Metadata.decode(raw[:header_end], dbn.VersionUpgradePolicy.UPGRADE_TO_V3)
+    body = memoryview(raw)[header_end:]
+    if len(body) % OHLCV_DTYPE.itemsize == 0:
+        records = np.frombuffer(body, OHLCV_DTYPE)
+        if np.all(records["length"] == 14) and np.isin(records["rtype"], OHLCV_RTYPES).all():
+            return metadata, records
+    return metadata, _decode_slow(raw)
+
+
+def _decode_slow(raw: bytes) -> np.ndarray:
+    decoder = dbn.DBNDecoder(upgrade_policy=dbn.VersionUpgradePolicy.UPGRADE_TO_V3)
+    decoder.write(raw)
+    return records_array([r for r in decoder.decode() if isinstance(r, dbn.OHLCVMsg)])
+
+
+def records_array(records: list[Any]) -> np.ndarray:
+    out = np.zeros(len(records), OHLCV_DTYPE)
+    for name in ("instrument_id", "ts_event", "open", "high", "low", "close", "volume"):
+        out[name] = [getattr(r, name) for r in records]
+    return out
+
+
+def symbol_map(metadata: dbn.Metadata, default_root: str | None = None) -> dict[int, tuple[str, str]]:
+    """instrument_id -> (raw symbol, root) from the metadata's mappings (keyed by raw symbol)."""
+    out: dict[int, tuple[str, str]] = {}
+    for raw_symbol, intervals in metadata.mappings.items():
+        for interval in intervals:
+            if interval["symbol"].isdigit():
+                out[int(interval["symbol"])] = (raw_symbol, default_root or root_of(raw_symbol))
+    return out
+
+
+def root_of(symbol: str) -> str:
+    """ZLH5 -> ZL, ESZ4-ESH5 -> ES (root: the letters before the month code and year digit)."""
+    return symbol.split("-")[0].split(".")[0][:-2]
+
+
+def to_arrow(records: np.ndarray, symbols: dict[int, tuple[str, str]]) -> pa.Table:
+    """OHLCV records -> rows of databento_futures_ohlcv_1m (UTC, float prices, int volume)."""
+    ids = records["instrument_id"].astype(np.int64)
+    known = np.array(sorted(symbols), dtype=np.int64)
+    pos = np.searchsorted(known, ids)
+    pos_ok = pos < len(known)
+    found = pos_ok & (known[np.minimum(pos, max(len(known) - 1, 0))] == ids) if len(known) else pos_ok
+    index = pa.array(np.where(found, pos, 0), mask=~found)
+    names = pa.array([symbols[i][0] for i in known], pa.string())
+    roots = pa.array([symbols[i][1] for i in known], pa.string())
+    ts = records["ts_event"]
+    undefined_ts = ts == np.iinfo(np.uint64).max
+    now = dt.datetime.now(UTC)
+    columns = {
+        "ts_event": pa.array((ts // 1000).astype(np.int64), pa.int64(), mask=undefined_ts)
+        .cast(pa.timestamp("us", tz="UTC")),
+        "root": roots.take(index), "symbol": names.take(index),
+        "instrument_id": pa.array(ids),
+    }
+    for name in ("open", "high", "low", "close"):
+        raw = records[name]
+        columns[name] = pa.array(np.where(raw == np.iinfo(np.int64).max, np.nan, raw * 1e-9))
+    columns["volume"] = pa.array(records["volume"].astype(np.int64))
+    columns["ingest_timestamp"] = pa.array(np.full(len(records), np.datetime64(now.replace(tzinfo=None), "us")),
+                                           pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
+    return pa.table(columns)
+
+
+# ---- polling ------------------------------------------------------------------------------
+def _get_range(client: db.Historical, settings: Any, root: str, schema: str,
+               start: dt.datetime, end: dt.datetime) -> pa.Table:
+    """One request, decoded and validated (a bad row refuses the whole batch)."""
+    what = f"get_range {root}.FUT {schema} [{start.isoformat()}, {end.isoformat()})"
+    try:
+        store = _call(settings, what, client.timeseries.get_range, dataset=settings.databento_dataset,
+                      symbols=[f"{root}.FUT"], schema=schema, stype_in="parent", start=start, end=end)
+    except FeedError as exc:
+        if "data_end_after_available_end" not in str(exc):
+            raise
+        capped = available_end(client, settings)  # the end moved back under us: ask again
+        if capped <= start:
+            return to_arrow(np.zeros(0, OHLCV_DTYPE), {})
+        return _get_range(client, settings, root, schema, start, min(end, capped))
+    metadata, records = decode_dbn(store.reader.read())
+    rows = to_arrow(records, symbol_map(metadata, root))
+    check_bars(rows, f"databento {what}", start=start, end=end, row_label="record")
+    return rows
+
+
+def session_open(trading_date: dt.date) -> dt.datetime:
+    """17:00 America/Chicago on the evening before `trading_date`: where its session starts."""
+    local = dt.datetime.combine(trading_date - dt.timedelta(days=1), dt.time(17), market.CHICAGO)
+    return local.astimezone(UTC)
+
+
+def poll_job(wh: Warehouse, settings: Any, **options: Any) -> dict[str, Any]:
+    """Poll every configured root from its watermark to the available end (see module doc).
+    Options: start, end (datetimes or ISO strings), roots, progress (a callable(str))."""
+    with sandbox_endpoints(settings) as settings:
+        client = historical(settings)
+        end = available_end(client, settings)
+        if options.get("end"):
+            end = min(end, _utc(options["end"]))
+        totals = {"rows_read": 0, "rows_written": 0, "requests": 0, "roots": {}}
+        for root in options.get("roots") or settings.roots:
+            counts = poll_root(wh, client, settings, root, end, options.get("start"),
+                               options.get("progress"))
+            totals["roots"][root] = counts
+            for key in ("rows_read", "rows_written", "requests"):
+                totals[key] += counts[key]
+        totals["simulated"] = use_sandbox(settings)
+        return totals
+
+
+def poll_root(wh: Warehouse, client: db.Historical, settings: Any, root: str, end: dt.datetime,
+              start: Any = None, progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    watermark = get_watermark(wh, FEED, root)
+    minute_from = session_open(market.trading_date(end) - dt.timedelta(days=settings.databento_minute_days))
+    begin = _utc(start) if start else (_utc(watermark) if watermark else minute_from)
+    counts = {"rows_read": 0, "rows_written": 0, "requests": 0}
+    for chunk_start, chunk_end, schema in plan(begin, end, minute_from):
+        if progress:
+            progress(f"{root} {schema} {chunk_start:%Y-%m-%d %H:%M} -> {chunk_end:%Y-%m-%d %H:%M}")
+        rows = _get_range(client, settings, root, schema, chunk_start, chunk_end)
+        counts["requests"] += 1
+        counts["rows_read"] += rows.num_rows
+        counts["rows_written"] += apply_bars(wh, root, rows, schema)
+        set_watermark(wh, FEED, root, chunk_end, {"schema": schema})  # after the MERGEs
+    return counts
+
+
+def plan(begin: dt.datetime, end: dt.datetime, minute_from: dt.datetime) -> Iterator[tuple[dt.datetime, dt.datetime, str]]:
+    """Hourly chunks (whole sessions) before `minute_from`, then 1-minute chunks of a day."""
+    if begin < minute_from:
+        day = market.trading_date(begin)
+        cursor = session_open(day) if session_open(day) <= begin else begin
+        while cursor < min(minute_from, end):
+            nxt = min(session_open(market.trading_date(cursor) + dt.timedelta(days=HOURLY_CHUNK_DAYS)),
+                      minute_from, end)
+            yield cursor, nxt, "ohlcv-1h"
+            cursor = nxt
+        begin = minute_from
+    while begin < end:
+        nxt = min(begin + dt.timedelta(days=1), end)
+        yield begin, nxt, "ohlcv-1m"
+        begin = nxt
+
+
+def apply_bars(wh: Warehouse, root: str, rows: pa.Table, schema: str) -> int:
+    """MERGE one validated batch, then rebuild what depends on it (daily bars, the series)."""
+    if rows.num_rows == 0:
+        return 0
+    if schema == "ohlcv-1h":  # straight to daily bars: hours roll up exactly by trading date
+        daily = market.daily_from_bars(rows, source="databento_1h")
+        result = wh.merge(market.DAILY, daily)
+        first = daily.column("date").to_numpy(zero_copy_only=False).min()
+        return result.inserted + result.updated + market.update_continuous(wh, root, first)
+    result = wh.merge(TABLE, rows)
+    extent = pc.min_max(rows.column("ts_event"))
+    refreshed = market.refresh_after_bars(wh, root, extent["min"].as_py(), extent["max"].as_py())
+    return result.inserted + result.updated + refreshed
+
+
+# ---- live ---------------------------------------------------------------------------------
+class LiveBuffer:
+    """Records from the Live callback thread, flushed in small batches by the stream loop."""
+
+    def __init__(self) -> None:
+        self.bars: list[Any] = []
+        self.symbols: dict[int, tuple[str, str]] = {}
+
+    def add(self, record: Any) -> None:
+        if isinstance(record, dbn.OHLCVMsg):
+            self.bars.append(record)
+        elif isinstance(record, dbn.SymbolMappingMsg):
+            self.symbols[record.instrument_id] = (record.stype_out_symbol,
+                                                  root_of(record.stype_in_symbol))
+        elif isinstance(record, dbn.ErrorMsg):
+            log.error("databento live gateway error: %s", redact(record.err))
+
+    def flush(self, wh: Warehouse) -> int:
+        if not self.bars:
+            return 0
+        records, self.bars = records_array(self.bars), []
+        rows = to_arrow(records, self.symbols)
+        good, bad, reasons = split_bars(rows)
+        if bad.num_rows:
+            quarantine(wh, bad, reasons)
+        written = 0
+        for root in set(good.column("root").to_pylist()):
+            part = good.filter(pc.equal(good.column("root"), root))
+            written += apply_bars(wh, root, part, "ohlcv-1m")
+            newest = pc.max(part.column("ts_event")).as_py()
+            # the newest minute may still get bars of other contracts: re-poll it, never skip it
+            set_watermark(wh, FEED, root, newest, {"schema": "ohlcv-1m", "via": "live"})
+        return written
+
+
+def quarantine(wh: Warehouse, bad: pa.Table, reasons: list[str]) -> None:
+    now = dt.datetime.now(UTC)
+    rows = bad.drop_columns(["ingest_timestamp"]).to_pylist()
+    ids = [f"databento:{r['instrument_id']}:{r['ts_event'].isoformat() if r['ts_event'] else 'none'}"
+           for r in rows]
+    wh.merge(QUARANTINE, pa.table({
+        "record_id": ids, "feed": [FEED] * len(rows),
+        "received_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
+        "reason": reasons, "record": [repr({k: str(v) for k, v in r.items()}) for r in rows],
+    }))
+    log.warning("databento live: %d record(s) quarantined: %s", len(rows), reasons[:3])
+
+
+def run_live(wh: Warehouse, settings: Any, stop: threading.Event) -> None:
+    """Stream until `stop` is set; reconnect with backoff, backfilling the gap each time."""
+    with sandbox_endpoints(settings, live=True) as settings:
+        backoff = settings.databento_retry_wait_s
+        while not stop.is_set():
+            try:
+                resume = _backfill_gap(wh, settings)
+                _stream(wh, settings, resume, stop)
+                backoff = settings.databento_retry_wait_s
+            except Exception as exc:  # noqa: BLE001 - the stream must outlive any one failure
+                log.warning("databento live: %s; reconnecting in %.1fs", redact(str(exc)), backoff)
+            if not stop.is_set():
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 60.0)
+
+
+def _backfill_gap(wh: Warehouse, settings: Any) -> dt.datetime:
+    client = historical(settings)
+    end = available_end(client, settings)
+    for root in settings.roots:
+        if get_watermark(wh, FEED, root) is not None:
+            poll_root(wh, client, settings, root, end)
+    return end
+
+
+def _stream(wh: Warehouse, settings: Any, resume: dt.datetime, stop: threading.Event) -> None:
+    host, _, port = (settings.databento_live_gateway or "").partition(":")
+    options: dict[str, Any] = {"key": api_key(settings),
+                               "heartbeat_interval_s": 5}
+    if host:
+        options.update(gateway=host, port=int(port or 13000))
+    client = db.Live(**options)
+    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    client.add_callback(inbox.put)
+    client.subscribe(dataset=settings.databento_dataset, schema="ohlcv-1m", stype_in="parent",
+                     symbols=[f"{r}.FUT" for r in settings.roots],
+                     start=resume)  # the Historical end: minutes ago, within Live's replay day
+    client.start()
+    buffer, last_flush = LiveBuffer(), time.monotonic()
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Empty):
+                buffer.add(inbox.get(timeout=0.05))
+                while not inbox.empty():
+                    buffer.add(inbox.get_nowait())
+            if time.monotonic() - last_flush >= settings.databento_live_flush_s:
+                buffer.flush(wh)
+                last_flush = time.monotonic()
+            if not client.is_connected() and inbox.empty():
+                raise FeedError("live connection lost")
+    finally:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                buffer.add(inbox.get_nowait())
+        buffer.flush(wh)
+        with contextlib.suppress(Exception):
+            client.terminate()

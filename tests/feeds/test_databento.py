@@ -1,0 +1,200 @@
+"""The real databento client against the sandbox: poll, faults, live, reconnect, SIGKILL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import databento as db
+import pytest
+
+from cbi.feeds import databento
+from cbi.feeds.base import get_watermark
+from cbi.feeds.validate import BarError
+from cbi.sandbox import databento_data, databento_http
+from cbi.warehouse import connect
+from tests.feeds.databento_fixtures import OPEN_MARKET, UTC, settings_for, start_pair
+
+TABLE = "market_data.databento_futures_ohlcv_1m"
+
+
+@pytest.fixture
+def wh(duckdb_url):
+    w = connect(duckdb_url)
+    w.init()
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def servers():
+    clock, http, live = start_pair()
+    yield clock, http, live
+    http.stop()
+    live.stop()
+
+
+def _keys(wh):
+    return wh.query(f"SELECT ts_event, symbol, open, high, low, close, volume FROM {TABLE} "
+                    "ORDER BY ts_event, symbol")
+
+
+def _expected(roots, start, end):
+    bars, _ = databento_data.bars(7, roots, "ohlcv-1m", int(start.timestamp() * 1e9),
+                                  int(end.timestamp() * 1e9))
+    return len(bars)
+
+
+def test_poll_fills_bars_daily_and_series_and_moves_watermarks(wh, servers):
+    clock, http, _ = servers
+    settings = settings_for(http, roots=["ZL", "ES"])
+    result = databento.poll_job(wh, settings, start=OPEN_MARKET - dt.timedelta(days=20))
+    assert result["rows_read"] > 0 and result["simulated"]
+    schemas = {r["schema"] for r in http.requests}
+    assert schemas == {"ohlcv-1h", "ohlcv-1m"}  # old history hourly, recent days by minute
+    assert wh.row_count(TABLE) > 1000
+    spreads = wh.scalar(f"SELECT COUNT(*) FROM {TABLE} WHERE STRPOS(symbol, '-') > 0")
+    assert spreads > 0
+    assert wh.scalar("SELECT COUNT(DISTINCT date) FROM market_data.futures_continuous_1d "
+                     "WHERE root = 'ZL'") >= 13
+    assert wh.scalar("SELECT COUNT(*) FROM market_data.futures_continuous_1d "
+                     "WHERE STRPOS(contract_symbol, '-') > 0") == 0
+    watermark = get_watermark(wh, "databento", "ZL")
+    assert OPEN_MARKET - dt.timedelta(minutes=5) < watermark <= OPEN_MARKET
+
+
+def test_same_range_twice_gives_identical_table(wh, servers):
+    _, http, _ = servers
+    settings = settings_for(http, roots=["CL"])
+    window = dict(start=OPEN_MARKET - dt.timedelta(hours=30), end=OPEN_MARKET - dt.timedelta(hours=1))
+    databento.poll_job(wh, settings, **window)
+    first = _keys(wh)
+    databento.poll_job(wh, settings, **window)
+    assert _keys(wh).equals(first)
+    assert first.num_rows == _expected(["CL"], window["start"], window["end"])
+
+
+@pytest.mark.parametrize("fault", ["fail_429", "fail_500", "drop"])
+def test_transient_faults_are_retried(wh, servers, fault):
+    _, http, _ = servers
+    setattr(http.faults, fault, 1)
+    settings = settings_for(http, roots=["ZL"])
+    began = time.monotonic()
+    databento.poll_job(wh, settings, start=OPEN_MARKET - dt.timedelta(hours=3))
+    if fault == "fail_429":
+        assert time.monotonic() - began >= 1.0  # waited for Retry-After: 1
+    assert getattr(http.faults, fault) == 0
+    assert wh.row_count(TABLE) == _expected(["ZL"], OPEN_MARKET - dt.timedelta(hours=3),
+                                            _utc(http.requests[-1]["end"]))
+
+
+def _utc(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_persistent_500_fails_loudly_without_the_key(wh, servers):
+    _, http, _ = servers
+    http.faults.fail_500 = 99
+    with pytest.raises(databento.FeedError) as err:
+        databento.poll_job(wh, settings_for(http, roots=["ZL"]),
+                           start=OPEN_MARKET - dt.timedelta(hours=3))
+    assert "after 5 attempts" in str(err.value) and "500" in str(err.value)
+    assert databento_http.SANDBOX_API_KEY not in str(err.value)
+    assert wh.row_count(TABLE) == 0 and get_watermark(wh, "databento", "ZL") is None
+
+
+def test_other_4xx_fails_at_once_with_the_server_message(wh, servers):
+    _, http, _ = servers
+    with pytest.raises(databento.FeedError, match="not available in the sandbox"):
+        databento.poll_job(wh, settings_for(http, databento_dataset="XNAS.ITCH"))
+    assert http.requests == []
+
+
+def test_malformed_record_refuses_the_batch_whole(wh, servers):
+    _, http, _ = servers
+    http.faults.malformed = 1
+    with pytest.raises(BarError, match=r"record \d+, field high: high below"):
+        databento.poll_job(wh, settings_for(http, roots=["ZL"]),
+                           start=OPEN_MARKET - dt.timedelta(hours=3))
+    assert wh.row_count(TABLE) == 0 and get_watermark(wh, "databento", "ZL") is None
+
+
+def test_real_client_refuses_a_wrong_key(servers):
+    _, http, _ = servers
+    client = db.Historical("db-WrongKeyWrongKeyWrongKeyWrong0", gateway=http.url)
+    databento._plain_http(client, http.url)
+    with pytest.raises(db.BentoClientError) as err:
+        client.metadata.get_dataset_range("GLBX.MDP3")
+    assert err.value.http_status == 401
+
+
+def _run_live(wh, settings, seconds):
+    stop = threading.Event()
+    thread = threading.Thread(target=databento.run_live, args=(wh, settings, stop))
+    thread.start()
+    time.sleep(seconds)
+    stop.set()
+    thread.join(20)
+    assert not thread.is_alive()
+
+
+def test_live_streams_and_reconnects_with_the_gap_backfilled(wh):
+    clock, http, live = start_pair(speed=60, drops=1, drop_after_records=30, malformed=1)
+    try:
+        settings = settings_for(http, live, roots=["ZL", "ES"])
+        databento.poll_job(wh, settings, start=OPEN_MARKET - dt.timedelta(hours=2))
+        before = wh.row_count(TABLE)
+        _run_live(wh, settings, 5)
+    finally:
+        http.stop()
+        live.stop()
+    assert live.state.connections >= 2  # dropped once, reconnected
+    assert wh.row_count(TABLE) > before
+    first, last = wh.query(f"SELECT MIN(ts_event), MAX(ts_event) FROM {TABLE}").to_pylist()[0].values()
+    expected = _expected(["ZL", "ES"], first, last + dt.timedelta(minutes=1))
+    assert wh.row_count(TABLE) == expected  # no gap, no duplicate
+    quarantined = wh.query("SELECT reason FROM ops.quarantined_records").column(0).to_pylist()
+    assert quarantined and "high" in quarantined[0]
+
+
+KILLED_INGEST = """
+import sys, datetime as dt
+from cbi.config import Settings
+from cbi.warehouse import connect
+from cbi.feeds import databento
+wh = connect(sys.argv[1]); wh.init()
+s = Settings(sandbox=True, databento_gateway=sys.argv[2], databento_minute_days=8, roots=["ES"])
+databento.poll_job(wh, s, start=dt.datetime.fromisoformat(sys.argv[3]))
+"""
+
+
+def test_sigkill_mid_ingest_then_rerun_has_no_duplicate_and_no_gap(tmp_path, duckdb_url):
+    clock, http, live = start_pair()
+    start = OPEN_MARKET - dt.timedelta(days=7)
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_INGEST, duckdb_url, http.url,
+                                 start.isoformat()], env={**os.environ})
+        deadline = time.monotonic() + 60
+        while len(http.requests) < 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        wh = connect(duckdb_url)
+        partial = wh.row_count(TABLE)
+        settings = settings_for(http, roots=["ES"], databento_minute_days=8)
+        databento.poll_job(wh, settings, start=start if partial == 0 else None)
+        end = get_watermark(wh, "databento", "ES")
+        assert wh.row_count(TABLE) == _expected(["ES"], start, end)
+        dupes = wh.scalar(f"SELECT COUNT(*) FROM (SELECT ts_event, symbol FROM {TABLE} "
+                          "GROUP BY 1, 2 HAVING COUNT(*) > 1)")
+        assert dupes == 0
+        wh.close()
+    finally:
+        http.stop()
+        live.stop()
