@@ -1,0 +1,122 @@
+"""Curated daily features, built in the warehouse from the continuous series, FRED and news.
+
+`features_job` is the pipeline job (`cbi.jobs.JOBS["features"]`): it rebuilds the dates its
+inputs touched since the last build (or everything with `full=True`), then the training
+tables. Each write is a MERGE on (date, symbol), so a re-run, or a run killed midway, leaves
+the same rows; the build's watermark moves only after every MERGE has committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+import pyarrow as pa
+
+from cbi.warehouse import Warehouse
+
+SQL = "cbi.transform.sql"
+FEATURES = "features.curated_features_daily"
+CURSORS = "ops.feed_cursors"
+CURSOR = ("features", "curated_features_daily")  # (feed, cursor_key) of this job's watermark
+FEATURE_FILES = ("features_curated.sql", "training_rows.sql")
+FAR_FUTURE = dt.date(9999, 12, 31)
+
+
+def features_job(wh: Warehouse, settings, **options: Any) -> dict[str, Any]:
+    """Build curated features for every root, then the training tables.
+
+    Options: `full` (rebuild every date), `start`, `end` (dates, inclusive)."""
+    from cbi.transform.training import build_training
+
+    full = bool(options.get("full"))
+    start, end = _date(options.get("start")), _date(options.get("end"))
+    marks = input_watermarks(wh)
+    previous = previous_watermarks(wh)
+    if previous.get("definitions") != marks["definitions"]:
+        full = True  # the feature SQL changed: every row may differ
+    write_from = start or (dt.date(1, 1, 1) if full else touched_since(wh, previous))
+    if write_from is None:
+        return {"rows_read": 0, "rows_written": 0, "write_from": None, "up_to_date": True}
+    feature_hash = compute_feature_hash(marks)
+    created_at = dt.datetime.now(dt.timezone.utc)
+    rows = build_rows(wh, write_from, end or FAR_FUTURE, feature_hash, created_at)
+    written = wh.merge(FEATURES, rows).rows_merged
+    if full and start is None and end is None:
+        wh.execute_file(SQL, "features_delete_stale.sql")
+    written += build_training(wh, settings, write_from, full=full and start is None and end is None)
+    save_watermarks(wh, marks)  # only after every MERGE has committed
+    return {"rows_read": rows.num_rows, "rows_written": written, "write_from": str(write_from),
+            "feature_hash": feature_hash}
+
+
+def build_rows(wh: Warehouse, write_from: dt.date, write_to: dt.date, feature_hash: str,
+               created_at: dt.datetime) -> pa.Table:
+    """The curated feature rows dated in [write_from, write_to], for every root."""
+    params = {"write_from": write_from, "write_to": write_to, "feature_hash": feature_hash,
+              "created_at": created_at}
+    return wh.query_file(SQL, "features_curated.sql", params)
+
+
+def compute_feature_hash(watermarks: dict[str, str | None]) -> str:
+    """Hash of the feature definitions and the input watermarks: two builds with the same
+    hash saw the same SQL and the same inputs."""
+    return hashlib.sha256(json.dumps(watermarks, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def definitions_hash() -> str:
+    """Hash of the feature SQL text: a change means every row must be rebuilt."""
+    from cbi.warehouse.base import read_sql
+
+    digest = hashlib.sha256()
+    for name in FEATURE_FILES:
+        digest.update(read_sql(SQL, name).encode())
+    return digest.hexdigest()[:16]
+
+
+def input_watermarks(wh: Warehouse) -> dict[str, str | None]:
+    """How far each input has been written (its latest write time), and the SQL's hash."""
+    row = wh.query_file(SQL, "features_watermarks.sql").to_pylist()[0]
+    marks = {k: (v.isoformat() if v is not None else None) for k, v in row.items()}
+    return {**marks, "definitions": definitions_hash()}
+
+
+def previous_watermarks(wh: Warehouse) -> dict[str, str | None]:
+    details = wh.scalar(
+        f"SELECT details FROM {CURSORS} WHERE feed = @feed AND cursor_key = @key",
+        {"feed": CURSOR[0], "key": CURSOR[1]},
+    )
+    return json.loads(details) if details else {}
+
+
+def touched_since(wh: Warehouse, previous: dict[str, str | None]) -> dt.date | None:
+    """The first date whose features may differ from the last build (None: nothing changed).
+
+    An input without a write time (NULL watermark) cannot be compared: rebuild everything."""
+    inputs = {k: v for k, v in previous.items() if k != "definitions"}
+    if not inputs or any(v is None for v in inputs.values()):
+        return dt.date(1, 1, 1)
+    params = {k: dt.datetime.fromisoformat(v) for k, v in inputs.items()}
+    return wh.scalar(wh.render(SQL, "features_touched.sql"), params)
+
+
+def save_watermarks(wh: Warehouse, marks: dict[str, str | None]) -> None:
+    times = [dt.datetime.fromisoformat(v) for k, v in marks.items() if v and k != "definitions"]
+    latest = max(times, default=None)
+    wh.merge(CURSORS, pa.table({
+        "feed": [CURSOR[0]], "cursor_key": [CURSOR[1]],
+        "watermark": pa.array([latest], pa.timestamp("us", tz="UTC")),
+        "updated_at": pa.array([dt.datetime.now(dt.timezone.utc)], pa.timestamp("us", tz="UTC")),
+        "details": [json.dumps(marks, sort_keys=True)],
+    }))
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"not a date (YYYY-MM-DD): {value!r}") from None
