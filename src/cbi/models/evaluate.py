@@ -1,0 +1,138 @@
+"""Walk-forward evaluation: expanding window, periodic refits, an embargo, baselines.
+
+Rows are labelled training rows in date order; row i's target is h trading days later
+(row i + h of the export). A test block starting at row s trains on rows [0, s − 2h):
+their targets end at row s − h − 1, i.e. an embargo of h trading days before the first
+test row's origin. Blocks are `retrain_every` rows long; every row from the first block
+on gets one out-of-sample prediction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from cbi.models.base import ModelError, make_model
+from cbi.models.data import TrainingFrame
+from cbi.models.intervals import calibration_window, out_of_sample_halfwidths, price_interval
+
+#: The first window: about three years of trading days before the first test block.
+MIN_TRAIN_ROWS = 756
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Split:
+    train_end: int  # rows [0, train_end) train
+    test_start: int
+    test_end: int  # rows [test_start, test_end) are predicted
+
+
+def walk_forward_splits(n_rows: int, days: int, retrain_every: int,
+                        min_train: int = MIN_TRAIN_ROWS) -> list[Split]:
+    """The refit schedule over `n_rows` labelled rows for a horizon of `days`."""
+    if retrain_every < 1:
+        raise ModelError(f"retrain_every_days must be at least 1, not {retrain_every}")
+    first = min_train + 2 * days
+    if first >= n_rows:
+        raise ModelError(f"walk-forward needs more than {first} labelled rows for {days}-day "
+                         f"targets (first window {min_train} + embargo); found {n_rows}")
+    return [Split(s - 2 * days, s, min(s + retrain_every, n_rows))
+            for s in range(first, n_rows, retrain_every)]
+
+
+def walk_forward(frame: TrainingFrame, model_name: str, seed: int, retrain_every: int,
+                 min_train: int = MIN_TRAIN_ROWS, progress: Progress | None = None) -> pd.DataFrame:
+    """Out-of-sample log-return predictions of one model (and both baselines) per test row."""
+    rows = frame.labelled
+    x, y = frame.features(rows), rows["target_log_return"].to_numpy(dtype=float)
+    splits = walk_forward_splits(len(rows), frame.days, retrain_every, min_train)
+    parts = []
+    for n, split in enumerate(splits, 1):
+        model = make_model(model_name, seed).fit(x[: split.train_end], y[: split.train_end])
+        test = slice(split.test_start, split.test_end)
+        parts.append(pd.DataFrame({
+            "row": np.arange(split.test_start, split.test_end),
+            "train_end": split.train_end,
+            model_name: model.predict(x[test]),
+            "random_walk": 0.0,  # no change: the price at the origin is the forecast
+            "drift": float(np.mean(y[: split.train_end])),  # mean h-day log return so far
+        }))
+        if progress:
+            progress(n, len(splits))
+    out = pd.concat(parts, ignore_index=True)
+    return _attach_truth(out, rows)
+
+
+def _attach_truth(out: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    picked = rows.iloc[out["row"].to_numpy()]
+    out["date"] = picked["date"].to_numpy()
+    out["target_date"] = _target_dates(rows, out["row"].to_numpy())
+    out["origin_close"] = picked["databento_close"].to_numpy(dtype=float)
+    out["actual_log"] = picked["target_log_return"].to_numpy(dtype=float)
+    out["train_last_target_date"] = _target_dates(rows, out["train_end"].to_numpy() - 1)
+    return out
+
+
+def _target_dates(rows: pd.DataFrame, index: np.ndarray) -> np.ndarray:
+    if "target_date" in rows and rows["target_date"].notna().all():
+        return rows["target_date"].to_numpy()[index]
+    raise ModelError("training rows lack target_date for labelled rows")
+
+
+def with_intervals(backtest: pd.DataFrame, column: str, level: float, days: int) -> pd.DataFrame:
+    """Price forecast and out-of-sample conformal interval of one forecaster's column."""
+    pred = backtest[column].to_numpy(dtype=float)
+    q = out_of_sample_halfwidths(pred, backtest["actual_log"].to_numpy(dtype=float),
+                                 backtest["date"].to_numpy(), backtest["target_date"].to_numpy(),
+                                 level, calibration_window(days))
+    close = backtest["origin_close"].to_numpy(dtype=float)
+    lower, upper = price_interval(close, pred, q)
+    return pd.DataFrame({
+        "date": backtest["date"], "target_date": backtest["target_date"], "origin_close": close,
+        "pred_log": pred, "actual_log": backtest["actual_log"],
+        "predicted_value": close * np.exp(pred), "actual_value": close * np.exp(backtest["actual_log"]),
+        "confidence_interval_lower": lower, "confidence_interval_upper": upper,
+    })
+
+
+def metrics(priced: pd.DataFrame, level: float) -> dict[str, float | int | None]:
+    """Accuracy of one forecaster's priced backtest (see `with_intervals`)."""
+    close, pred = priced["origin_close"].to_numpy(), priced["predicted_value"].to_numpy()
+    actual = priced["actual_value"].to_numpy()
+    err = pred - actual
+    naive_mae = float(np.mean(np.abs(close - actual)))
+    moved = np.sign(pred - close)
+    has = priced["confidence_interval_lower"].notna().to_numpy()
+    lo = priced["confidence_interval_lower"].to_numpy()[has]
+    hi = priced["confidence_interval_upper"].to_numpy()[has]
+    truth = actual[has]
+    return {
+        "rows": int(len(priced)),
+        "mae": float(np.mean(np.abs(err))),
+        "rmse": float(math.sqrt(np.mean(err**2))),
+        "mase": float(np.mean(np.abs(err)) / naive_mae) if naive_mae > 0 else None,
+        # A forecast of no change has no direction: it is never counted as right.
+        "directional_accuracy": (float(np.mean((moved != 0) & (moved == np.sign(actual - close))))
+                                 if moved.any() else None),
+        "coverage": float(np.mean((truth >= lo) & (truth <= hi))) if has.any() else None,
+        "interval_width": float(np.mean(hi - lo)) if has.any() else None,
+        "pinball": _pinball(truth, lo, hi, level) if has.any() else None,
+        "interval_rows": int(has.sum()),
+    }
+
+
+def _pinball(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float) -> float:
+    """Mean pinball loss of the two interval ends as quantiles (1∓level)/2."""
+    tail = (1 - level) / 2
+
+    def loss(q: np.ndarray, tau: float) -> np.ndarray:
+        diff = truth - q
+        return np.maximum(tau * diff, (tau - 1) * diff)
+
+    return float(np.mean((loss(lo, tail) + loss(hi, 1 - tail)) / 2))
