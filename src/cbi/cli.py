@@ -61,8 +61,11 @@ def _main(
 
 def open_warehouse(read_only: bool = False, role: str = "collector"):
     """The configured warehouse, or exit 2 with the reason."""
+    from cbi.ops.forward import lent_warehouse
     from cbi.warehouse import WarehouseError, connect
 
+    if (lent := lent_warehouse()) is not None:  # running inside `cbi serve` for another process
+        return lent
     try:
         return connect(read_only=read_only, role=role)
     except WarehouseError as exc:
@@ -173,6 +176,11 @@ _register_all()
 
 
 def main() -> None:
+    from cbi.ops.forward import forward
+
+    code = forward(sys.argv[1:])  # a running `cbi serve` owns the DuckDB file: run it there
+    if code is not None:
+        raise SystemExit(code)
     app()
 
 

@@ -60,6 +60,8 @@ def set_secret(name: str, value: str) -> None:
         raise SecretError("no keychain available; set the environment variable instead")
     try:
         kr.set_password(SERVICE, name, value)
+        if kr.get_password(SERVICE, name) != value:  # the null/fail backends "succeed" silently
+            raise RuntimeError("the keychain did not keep the value")
     except Exception as exc:
         raise SecretError(
             f"could not store {name} in the keychain ({type(exc).__name__}); "

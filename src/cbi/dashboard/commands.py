@@ -1,9 +1,35 @@
-"""`cbi` commands of this area, registered by `cbi.cli`."""
+"""`cbi dashboard`: serve the read-only dashboard (registered by `cbi.cli`)."""
 
 from __future__ import annotations
+
+from typing import Optional
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the `cbi` app."""
+    app.command("dashboard")(dashboard_cmd)
+
+
+def dashboard_cmd(
+    host: Optional[str] = typer.Option(None, "--host", help="Bind address (default: dashboard_host)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port (default: dashboard_port)."),
+) -> None:
+    """Serve the dashboard and its API, reading the warehouse read-only."""
+    import uvicorn
+
+    from cbi.cli import console, fail
+    from cbi.config import get_settings
+    from cbi.dashboard.app import create_app, is_simulated
+    from cbi.warehouse import WarehouseError
+
+    settings = get_settings()
+    try:
+        app = create_app(settings)
+    except (WarehouseError, ValueError) as exc:
+        fail(str(exc))
+    host, port = host or settings.dashboard_host, port or settings.dashboard_port
+    mode = "SIMULATED (sandbox) data" if is_simulated(settings) else "live data"
+    console.print(f"dashboard on http://{host}:{port}/ — {mode}, API docs at /docs")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,9 +1,286 @@
-"""`cbi` commands of this area, registered by `cbi.cli`."""
+"""Operations commands: serve, run, demo, job, cron, status, cost, secrets, iam.
+
+Each is thin: it finds the owner (or opens the warehouse) and hands off to `cbi.ops`.
+Their help texts are the ones `docs/operating.md` quotes (a test compares them).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
 import typer
+
+secrets_app = typer.Typer(help="Store API keys in the OS keychain (env variables are the fallback).",
+                          no_args_is_help=True)
+iam_app = typer.Typer(help="BigQuery dataset access per role (collector, training, dashboard).",
+                      no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the `cbi` app."""
+    for fn, name in ((serve_cmd, "serve"), (run_cmd, "run"), (demo_cmd, "demo"), (job_cmd, "job"),
+                     (cron_cmd, "cron"), (status_cmd, "status"), (cost_cmd, "cost")):
+        app.command(name)(fn)
+    app.add_typer(secrets_app, name="secrets")
+    app.add_typer(iam_app, name="iam")
+
+
+def _echo(line: str) -> None:
+    from cbi.cli import console
+
+    console.print(line, highlight=False, markup=False)
+
+
+def serve_cmd(
+    dashboard: bool = typer.Option(True, "--dashboard/--no-dashboard", help="Serve the dashboard too."),
+    live: Optional[bool] = typer.Option(None, "--live/--no-live",
+                                        help="Stream Databento Live (default: the `live` setting)."),
+) -> None:
+    """Own the warehouse: run the schedule, the Live stream, the job API and the dashboard."""
+    from cbi.config import get_settings
+    from cbi.ops.owner import OwnerError
+    from cbi.ops.serve import serve
+
+    try:
+        serve(get_settings(), dashboard=dashboard, live=live,
+              on_ready=lambda url: _echo(f"cbi serve ready{': dashboard at ' + url if url else ''}"))
+    except OwnerError as exc:
+        from cbi.cli import fail
+
+        fail(str(exc))
+
+
+def run_cmd() -> None:
+    """Run one full cycle now (feeds, features, export, train, predict, retention), no serving."""
+    from cbi.config import get_settings
+    from cbi.ops.demo import CYCLE, cycle_here_or_in_owner
+
+    report = cycle_here_or_in_owner(get_settings(), _echo, jobs=(*CYCLE, "retention"))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def demo_cmd(
+    serve: bool = typer.Option(True, "--serve/--no-serve",
+                               help="After predictions, serve the dashboard (--no-serve stops)."),
+    folder: Path = typer.Option(Path("."), "--folder", help="Where the demo keeps its files."),
+    days: int = typer.Option(1830, "--days", help="Days of sandbox history to backfill."),
+) -> None:
+    """The whole pipeline on the sandbox (SIMULATED data), then the dashboard."""
+    from cbi.ops.demo import run_demo
+
+    report = run_demo(folder, serve=serve, days=days, echo=_echo)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _parse_options(pairs: List[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            from cbi.cli import fail
+
+            fail(f"option {pair!r}: write KEY=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def job_cmd(
+    name: str = typer.Argument(..., help="A job of cbi.jobs.JOBS (or extra_jobs)."),
+    option: List[str] = typer.Option([], "--option", "-o", help="KEY=VALUE passed to the job."),
+) -> None:
+    """Run one pipeline job, in the running `cbi serve` if there is one, with its run log."""
+    from cbi.cli import fail
+    from cbi.config import get_settings
+    from cbi.ops.owner import OwnerError, dispatch
+    from cbi.ops.runs import JobFailed, job_names
+    from cbi.warehouse import WarehouseError
+
+    settings = get_settings()
+    if name not in job_names(settings):
+        fail(f"unknown job {name!r}; jobs: {', '.join(job_names(settings))}")
+    try:
+        result = dispatch(settings, name, _parse_options(option), _echo)
+    except (JobFailed, OwnerError, WarehouseError) as exc:
+        fail(str(exc), code=1)
+    _echo(f"{name}: {json.dumps(result, default=str)}")
+
+
+def cron_cmd(
+    folder: Path = typer.Option(Path("."), "--folder", help="The folder cron should cd into."),
+) -> None:
+    """Print crontab lines for the same schedule as `cbi serve` (for cron users)."""
+    from cbi.config import get_settings
+    from cbi.ops.scheduler import crontab_lines
+
+    cbi = str(Path(sys.argv[0]).resolve()) if sys.argv and sys.argv[0].endswith("cbi") else "cbi"
+    for line in crontab_lines(get_settings(), str(folder.resolve()), cbi):
+        print(line)
+
+
+def _report(what: str, compute):
+    """A read from the owner when it holds the file, else from the warehouse opened here."""
+    from cbi.cli import fail, open_warehouse
+    from cbi.config import get_settings
+    from cbi.ops.owner import OwnerError, fetch, find_owner
+
+    settings = get_settings()
+    try:
+        owner = find_owner(settings)
+        if owner is not None:
+            return fetch(owner, what)
+    except OwnerError as exc:
+        fail(str(exc))
+    from cbi.warehouse import WarehouseError
+
+    with open_warehouse(read_only=what != "status/alert") as wh:
+        try:
+            return json.loads(json.dumps(compute(wh, settings), default=str))
+        except WarehouseError as exc:
+            fail(f"{exc}\n(a new warehouse? run `cbi init` first)")
+
+
+def status_cmd(
+    alert: bool = typer.Option(False, "--alert", help="Also raise/resolve stale-feed alerts (for cron)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show feed freshness, the last runs and open alerts; exit 1 if a feed is stale or a job failed."""
+    from cbi.ops.status import healthy, status_report
+
+    report = _report("status/alert" if alert else "status",
+                     lambda wh, s: status_report(wh, s, raise_alerts=alert))
+    if as_json:
+        print(json.dumps(report, default=str))
+    else:
+        _print_status(report)
+    if not healthy(report):
+        raise typer.Exit(1)
+
+
+def _print_status(report: dict) -> None:
+    from rich.table import Table
+
+    from cbi.cli import console
+
+    fresh = Table("feed", "subject", "last", "market min since", "state", title="feed freshness")
+    for f in report["freshness"]:
+        state = "[red]STALE[/]" if f["stale"] else "[green]ok[/]"
+        fresh.add_row(f["feed"], f["subject"], str(f["last_at"] or "never"),
+                      "" if f["open_minutes_since"] is None else str(f["open_minutes_since"]),
+                      f"{state} {f['note']}")
+    console.print(fresh)
+    runs = Table("job", "started", "status", "read", "written", "error", title="last runs")
+    for r in report["recent"]:
+        colour = {"succeeded": "green", "failed": "red"}.get(r["status"], "yellow")
+        runs.add_row(r["job"], str(r["started_at"]), f"[{colour}]{r['status']}[/]",
+                     str(r["rows_read"]), str(r["rows_written"]), (r["error"] or "")[:80])
+    console.print(runs)
+    for a in report["alerts"]:
+        console.print(f"[red]open alert[/] {a['kind']} {a['subject']}: {a['message']}")
+    if report["stale"] or report["failed"]:
+        console.print(f"[red]unhealthy[/]: stale {report['stale']}, failed jobs {report['failed']}")
+
+
+def cost_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Month-to-date BigQuery bytes and a dollar estimate against the free tier."""
+    from cbi.cli import console
+    from cbi.ops.cost import human_bytes
+    from cbi.ops.status import cost_report
+
+    report = _report("cost", cost_report)
+    if as_json:
+        print(json.dumps(report, default=str))
+        return
+    console.print(f"month to date (since {report['month_start']}): {report['jobs']} queries, "
+                  f"{human_bytes(report['bytes_processed'])} processed, "
+                  f"{human_bytes(report['bytes_billed'])} billed")
+    console.print(f"free tier {human_bytes(report['free_tier_bytes'])}: "
+                  f"{report['free_tier_used']:.1%} used; estimate ${report['estimate_usd']:.2f} "
+                  f"at ${report['price_per_tib']}/TiB beyond it")
+    for row in report["by_job"]:
+        console.print(f"  {row['job']}: {human_bytes(row['bytes_billed'])} in {row['queries']} queries")
+
+
+# ---- secrets ---------------------------------------------------------------------------------
+@secrets_app.command("set")
+def secrets_set(
+    name: str = typer.Argument(..., help="DATABENTO_API_KEY, FRED_API_KEY, NEWSAPI_KEY, ALERT_WEBHOOK_URL…"),
+    value: Optional[str] = typer.Option(None, "--value", help="The value (default: prompt, hidden)."),
+) -> None:
+    """Store a secret in the OS keychain (macOS Keychain, Secret Service, Windows)."""
+    from cbi.cli import fail
+    from cbi.secrets import SecretError, set_secret
+
+    value = value if value is not None else typer.prompt(name, hide_input=True)
+    try:
+        set_secret(name, value)
+    except SecretError as exc:
+        fail(str(exc))
+    _echo(f"{name} stored in the keychain")
+
+
+@secrets_app.command("get")
+def secrets_get(
+    name: str = typer.Argument(..., help="The secret's name."),
+    show: bool = typer.Option(False, "--show", help="Print the value itself (default: masked)."),
+) -> None:
+    """Say whether a secret is set and where (keychain or environment); masked unless --show."""
+    from cbi.secrets import _keyring, get_secret
+
+    value = get_secret(name)
+    if not value:
+        _echo(f"{name} is not set (keychain or environment)")
+        raise typer.Exit(1)
+    source = "environment" if os.environ.get(name) == value and not _in_keychain(_keyring(), name) \
+        else "keychain"
+    _echo(f"{name} = {value if show else value[:2] + '***'} (from the {source})")
+
+
+def _in_keychain(kr, name: str) -> bool:
+    try:
+        return bool(kr and kr.get_password("cbi", name))
+    except Exception:  # noqa: BLE001 - no usable backend
+        return False
+
+
+@secrets_app.command("delete")
+def secrets_delete(name: str = typer.Argument(..., help="The secret's name.")) -> None:
+    """Remove a secret from the keychain (environment variables are untouched)."""
+    from cbi.secrets import delete_secret
+
+    if not delete_secret(name):
+        _echo(f"{name} was not in the keychain")
+        raise typer.Exit(1)
+    _echo(f"{name} deleted from the keychain")
+
+
+# ---- iam -------------------------------------------------------------------------------------
+@iam_app.command("plan")
+def iam_plan(apply: bool = typer.Option(False, "--apply", help="Add the missing entries through the BigQuery API.")) -> None:
+    """Print the dataset access entries of the three roles; --apply adds the missing ones."""
+    from cbi.cli import fail, open_warehouse
+    from cbi.config import get_settings
+    from cbi.ops import iam
+
+    settings = get_settings()
+    if not settings.warehouse.startswith("bigquery://"):
+        fail("cbi iam needs a BigQuery warehouse (warehouse = \"bigquery://PROJECT\"); "
+             "DuckDB has no dataset access: roles there are read-only connections")
+    project = settings.warehouse.split("://", 1)[1].split("?", 1)[0]
+    entries = iam.plan(project, settings.iam_members)
+    for e in entries:
+        _echo(f"{project}.{e.dataset}: {e.role:6} {e.member}  ({e.for_role})")
+    _echo("each role also needs roles/bigquery.jobUser on the project (project IAM)")
+    if apply:
+        with open_warehouse() as wh:
+            added = iam.apply(wh.client, project, entries)
+        _echo(f"applied: {len(added)} entr{'y' if len(added) == 1 else 'ies'} added, "
+              f"{len(entries) - len(added)} already present")

@@ -79,6 +79,7 @@ def read_sql(package: str, name: str) -> str:
     return (resources.files(package) / name).read_text()
 
 
+@lru_cache(maxsize=1024)  # read-only connections check every query; the same files run again and again
 def is_read_only_sql(sql: str) -> bool:
     """True when every statement is a query (SELECT/WITH/UNION/DESCRIBE…), nothing that writes."""
     try:

@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -80,13 +81,13 @@ class BigQueryWarehouse(Warehouse):
     def __init__(self, project: str, location: str = "us-central1", *, endpoint: str | None = None,
                  grpc_endpoint: str | None = None, read_only: bool = False, role: str = "collector",
                  maximum_bytes_billed: int = 10 * 1024**3, cost_guard_bytes: int | None = None,
-                 credentials: Any = None) -> None:
+                 credentials: Any = None, url: str | None = None) -> None:
         from google.cloud import bigquery
 
         self._bq = bigquery
         self.project, self.location, self.role = project, location, role
         self.read_only = read_only
-        self.url = f"bigquery://{project}?location={location}"
+        self.url = url or f"bigquery://{project}?location={location}"
         self.maximum_bytes_billed = maximum_bytes_billed
         self.cost_guard_bytes = cost_guard_bytes
         self.job_costs: list[JobCost] = []
@@ -145,6 +146,7 @@ class BigQueryWarehouse(Warehouse):
         except gexc.GoogleAPICallError as exc:
             raise WarehouseError(f"BigQuery: {getattr(exc, 'message', exc)}") from None
         self._record(job)
+        _note_writes(self.project, sql)
         if job.statement_type not in (None, "SELECT", "SCRIPT"):
             return None
         return job.to_arrow(bqstorage_client=self._storage, create_bqstorage_client=False)
@@ -194,6 +196,7 @@ class BigQueryWarehouse(Warehouse):
             job = self.client.query(sql.replace("{staging}", staging), job_config=self._job_config(params))
             job.result()
             self._record(job)
+            TABLES_WRITTEN.setdefault(self.project, set()).add(spec.fqn)
         except Exception as exc:  # noqa: BLE001 - rewrapped with the table's name
             raise WarehouseError(f"merge into {spec.fqn} failed, nothing written: {exc}") from None
         finally:
@@ -218,6 +221,17 @@ class BigQueryWarehouse(Warehouse):
     def _set_expiration(self, spec: TableSpec, days: int) -> int:
         self._run(f"ALTER TABLE {spec.fqn} SET OPTIONS (partition_expiration_days = {int(days)})", None)
         return 0
+
+
+#: project -> tables this process wrote (DML or MERGE). Lets the test suite share one
+#: initialised emulator project and empty only what a test touched.
+TABLES_WRITTEN: dict[str, set[str]] = {}
+_DML = re.compile(r"\b(?:INSERT\s+INTO|MERGE(?:\s+INTO)?|UPDATE|DELETE\s+FROM)\s+`?([A-Za-z_][\w]*\.[A-Za-z_][\w]*)", re.I)
+
+
+def _note_writes(project: str, sql: str) -> None:
+    for fqn in _DML.findall(sql):
+        TABLES_WRITTEN.setdefault(project, set()).add(fqn)
 
 
 def guard_cost(wh: BigQueryWarehouse, sql: str, params: dict[str, Any] | None) -> None:
@@ -269,4 +283,5 @@ def from_url(url: str, *, read_only: bool = False, role: str = "collector", sett
         kwargs = {"maximum_bytes_billed": settings.maximum_bytes_billed,
                   "cost_guard_bytes": settings.cost_guard_bytes}
     return BigQueryWarehouse(project, args.get("location", "us-central1"), endpoint=args.get("endpoint"),
-                             grpc_endpoint=args.get("grpc"), read_only=read_only, role=role, **kwargs)
+                             grpc_endpoint=args.get("grpc"), read_only=read_only, role=role, url=url,
+                             **kwargs)

@@ -1,0 +1,160 @@
+"""`cbi run` (one full pipeline cycle) and `cbi demo` (the same on the sandbox, then serve).
+
+The demo works in an empty folder: it starts the sandbox (SIMULATED data, served through the
+real Databento, FRED and NewsAPI clients), backfills about five years, builds features,
+exports, trains, predicts, and then serves the dashboard with the live sandbox stream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from cbi.ops.runs import JobFailed
+
+log = logging.getLogger(__name__)
+
+FEEDS = ("databento", "fred", "news")
+#: A failure here stops the jobs after it (they would read nothing new).
+CHAIN = ("features", "export", "train", "predict")
+CYCLE = (*FEEDS, *CHAIN)
+#: Five years: the 12-month horizon's walk-forward needs a first window plus twice its
+#: 252-day embargo of labelled rows, so two years cannot forecast it.
+DEMO_DAYS = 1830
+
+
+@dataclass
+class CycleReport:
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(s["status"] == "succeeded" for s in self.steps)
+
+
+def run_cycle(run: Callable[[str, dict], dict], options: dict[str, dict] | None = None,
+              echo: Callable[[str], None] = print, jobs: tuple[str, ...] = CYCLE) -> CycleReport:
+    """Feeds (each on its own: one failing does not stop the others), then the chain."""
+    options = options or {}
+    report = CycleReport()
+    broken = False
+    for job in jobs:
+        if broken and job in CHAIN:
+            report.steps.append({"job": job, "status": "skipped", "seconds": 0.0})
+            echo(f"- {job}: skipped (an earlier step failed)")
+            continue
+        t0 = time.monotonic()
+        try:
+            result = run(job, options.get(job, {}))
+            status = "succeeded"
+        except Exception as exc:  # noqa: BLE001 - reported per step; the cycle exits non-zero
+            result, status = {"error": str(exc)}, "failed"
+            broken = broken or job in CHAIN
+        seconds = round(time.monotonic() - t0, 1)
+        report.steps.append({"job": job, "status": status, "seconds": seconds, **result})
+        echo(_line(job, status, seconds, result))
+    return report
+
+
+def _line(job: str, status: str, seconds: float, result: dict[str, Any]) -> str:
+    if status != "succeeded":
+        return f"x {job}: {status} after {seconds}s: {result.get('error')}"
+    return (f"+ {job}: {result.get('rows_read', 0)} rows read, "
+            f"{result.get('rows_written', 0)} written ({seconds}s)")
+
+
+def backfill_options(days: int, today: dt.date | None = None) -> dict[str, dict[str, Any]]:
+    """Options for the first cycle on an empty warehouse: about `days` of history."""
+    today = today or dt.date.today()
+    start = (today - dt.timedelta(days=days)).isoformat()
+    return {
+        "databento": {"start": start},
+        "fred": {},  # FRED plans from its watermark: the whole sandbox history the first time
+        "news": {},  # NewsAPI reaches one month back at most
+        "features": {"full": True},
+        # One year of first training window (not the default three): the 12-month horizon
+        # then needs 1 + 2 years of labelled rows, so the demo stays fast.
+        "train": {"model": "tree", "surface": "prod", "min_train_rows": 252},
+        "predict": {"surface": "prod"},
+    }
+
+
+def demo_settings(folder: Path, **overrides: Any):
+    """Settings that keep everything inside `folder` and use the sandbox."""
+    from cbi.config import Settings
+
+    folder = folder.resolve()
+    values = {"warehouse": f"duckdb:///{folder}/cbi.duckdb", "sandbox": True,
+              "export_dir": folder / "TrainingData" / "exports",
+              "models_dir": folder / "Models" / "local"}
+    return Settings(**{**values, **overrides})
+
+
+def run_demo(folder: Path, *, serve: bool = True, days: int = DEMO_DAYS, seed: int = 7,
+             echo: Callable[[str], None] = print) -> CycleReport:
+    """The whole pipeline on the sandbox in `folder`; then (with `serve`) the dashboard."""
+    from cbi import sandbox
+    from cbi.ops.runs import run_job
+    from cbi.warehouse import connect
+
+    folder.mkdir(parents=True, exist_ok=True)
+    echo(f"cbi demo in {folder.resolve()}: {sandbox.SIMULATED}")
+    sb = sandbox.start_all(seed)
+    try:
+        settings = demo_settings(folder, sandbox_seed=seed, **sb.settings_overrides())
+        t0 = time.monotonic()
+        with connect(settings=settings) as wh:
+            wh.init()
+            report = run_cycle(lambda job, opts: run_job(wh, settings, job, **opts),
+                               backfill_options(days), echo)
+            echo(f"batch part: {time.monotonic() - t0:.0f}s")
+            if serve and report.ok:
+                _serve(settings, wh, echo)
+        return report
+    finally:
+        sb.stop()
+
+
+def _serve(settings, wh, echo: Callable[[str], None]) -> None:
+    from cbi.ops.serve import serve
+
+    def ready(url: str | None) -> None:
+        echo(f"Dashboard: {url}  (SIMULATED sandbox data; Ctrl-C stops)")
+
+    serve(settings, wh=wh, dashboard=True, live=True, on_ready=ready)
+
+
+def cycle_here_or_in_owner(settings, echo: Callable[[str], None] = print,
+                           options: dict[str, dict] | None = None,
+                           jobs: tuple[str, ...] = CYCLE) -> CycleReport:
+    """`cbi run`: each job in the owner when one runs, else in this process."""
+    from cbi import sandbox
+    from cbi.ops.owner import find_owner, submit
+
+    owner = find_owner(settings)
+    if owner is not None:
+        echo(f"cbi serve (pid {owner.pid}) owns the warehouse: running the cycle there")
+        return run_cycle(lambda job, opts: submit(owner, job, opts, echo), options, echo, jobs)
+    from cbi.ops.runs import run_job
+    from cbi.warehouse import connect
+
+    sb = sandbox.start_all(settings.sandbox_seed) if sandbox.needs_servers(settings) else None
+    try:
+        if sb:
+            echo(f"sandbox feeds: {sandbox.SIMULATED}")
+            settings = settings.model_copy(update=sb.settings_overrides())
+        with connect(settings=settings) as wh:
+            wh.init()
+            return run_cycle(lambda job, opts: run_job(wh, settings, job, **opts), options, echo,
+                             jobs)
+    finally:
+        if sb:
+            sb.stop()
+
+
+__all__ = ["CYCLE", "CycleReport", "JobFailed", "backfill_options", "cycle_here_or_in_owner",
+           "demo_settings", "run_cycle", "run_demo"]

@@ -1,0 +1,169 @@
+"""`cbi serve`: one process owns the warehouse and runs everything against it.
+
+The scheduler (feeds, features, export, training, predictions, retention), the Databento
+Live stream, the job API for other `cbi` commands and the dashboard share one Warehouse
+object (DuckDB allows one process; its threads each get a cursor). SIGTERM or Ctrl-C: new
+jobs are refused, the job in progress finishes its batch (or its transaction rolls back), the
+Live stream flushes its buffer, then the endpoint files are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any, Callable
+
+from cbi.ops.runs import STOPPING, run_job
+
+log = logging.getLogger(__name__)
+
+
+class Server:
+    """The owner's parts, started and stopped in order; `run()` blocks until asked to stop."""
+
+    def __init__(self, settings, *, wh=None, dashboard: bool = True, live: bool | None = None,
+                 speed: float = 1.0, on_ready: Callable[[str | None], None] | None = None) -> None:
+        self.settings, self.wh, self.dashboard = settings, wh, dashboard
+        self.live = settings.live if live is None else live
+        self.speed, self.on_ready = speed, on_ready
+        self.stop_event = threading.Event()
+        self.sandbox = None
+        self.owns_wh = wh is None
+        self.service = self.scheduler = self.live_thread = self.uvicorn = None
+        self._by_role: dict[str, Any] = {}
+
+    # ---- start --------------------------------------------------------------------------------
+    def _open(self) -> None:
+        from cbi import sandbox
+        from cbi.warehouse import connect
+
+        if sandbox.needs_servers(self.settings):
+            self.sandbox = sandbox.start_all(self.settings.sandbox_seed)
+            self.settings = self.settings.model_copy(update=self.sandbox.settings_overrides())
+        if self.wh is None:
+            self.wh = connect(settings=self.settings)
+            self.wh.init()
+
+    def _start_job_api(self) -> None:
+        from cbi.ops.owner import OwnerService, owner_files
+        from cbi.ops.status import cost_report, status_report
+
+        if owner_files(self.settings) is None:
+            log.info("no owner in BigQuery mode: other commands run directly")
+            return
+        self.service = OwnerService(
+            self.settings, run=lambda job, opts: run_job(self.wh, self.settings, job, **opts),
+            reads={"status": lambda: status_report(self.wh, self.settings),
+                   "status/alert": lambda: status_report(self.wh, self.settings, raise_alerts=True),
+                   "cost": lambda: cost_report(self.wh, self.settings)},
+            warehouse=self.wh).start()
+
+    def _start_live(self) -> None:
+        if not self.live:
+            return
+
+        def stream() -> None:
+            try:
+                from cbi.feeds.databento import run_live
+
+                run_live(self.wh, self.settings, self.stop_event)
+            except Exception:  # noqa: BLE001 - the poll job is the fallback; alert and log
+                log.exception("the Databento Live stream stopped")
+                from cbi.ops.alerts import raise_alert
+
+                raise_alert(self.wh, self.settings, "job_failed", "live",
+                            "the Databento Live stream stopped; see the serve log")
+
+        self.live_thread = threading.Thread(target=stream, name="databento-live", daemon=True)
+        self.live_thread.start()
+
+    def start(self) -> Server:
+        from cbi.ops.scheduler import PipelineScheduler
+
+        STOPPING.clear()
+        self._open()
+        self._start_job_api()
+        self.scheduler = PipelineScheduler(self.wh, self.settings, live=self.live, speed=self.speed,
+                                           runner=self._run_job)
+        self.scheduler.start()
+        self._start_live()
+        return self
+
+    def _run_job(self, wh, settings, job: str, **options: Any) -> dict[str, Any]:
+        return run_job(self._warehouse_for(job), settings, job, **options)
+
+    def _warehouse_for(self, job: str):
+        """BigQuery: each role its own credentials (training jobs as `training`)."""
+        from cbi.ops.runs import role_for
+        from cbi.warehouse import connect
+
+        role = role_for(job)
+        if self.wh.engine != "bigquery" or role == "collector":
+            return self.wh
+        if role not in self._by_role:
+            self._by_role[role] = connect(settings=self.settings, role=role)
+        return self._by_role[role]
+
+    # ---- run and stop -------------------------------------------------------------------------
+    def run(self) -> None:
+        self._install_signals()
+        if self.dashboard:
+            self._serve_dashboard()
+        else:
+            if self.on_ready:
+                self.on_ready(None)
+            while not self.stop_event.wait(0.5):
+                pass
+
+    def _serve_dashboard(self) -> None:
+        import uvicorn
+
+        from cbi.dashboard.app import create_app
+
+        app = create_app(self.settings, warehouse=self.wh)
+        host, port = self.settings.dashboard_host, self.settings.dashboard_port
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning")
+        self.uvicorn = uvicorn.Server(config)
+        if self.on_ready:
+            self.on_ready(f"http://{host}:{port}/")
+        self.uvicorn.run()  # returns on SIGTERM/SIGINT (uvicorn catches them)
+
+    def _install_signals(self) -> None:
+        # uvicorn re-raises a captured signal after it exits: with our handler in place that
+        # lands here instead of killing the process before the shutdown below has run.
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.request_stop())
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+        if self.uvicorn is not None:
+            self.uvicorn.should_exit = True
+
+    def shutdown(self) -> None:
+        STOPPING.set()
+        self.stop_event.set()
+        if self.service:
+            self.service.stop()  # waits for API jobs to finish their batch
+        if self.scheduler:
+            self.scheduler.shutdown(wait=True)
+        if self.live_thread:
+            self.live_thread.join(timeout=60)  # run_live flushes its buffer on stop
+        for wh in self._by_role.values():
+            wh.close()
+        if self.owns_wh and self.wh is not None:
+            self.wh.close()
+        if self.sandbox:
+            self.sandbox.stop()
+        log.info("cbi serve stopped cleanly")
+
+
+def serve(settings, **kwargs: Any) -> None:
+    server = Server(settings, **kwargs)
+    try:
+        server.start()
+        server.run()
+    finally:
+        server.shutdown()

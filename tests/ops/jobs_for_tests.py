@@ -1,0 +1,58 @@
+"""Jobs the ops tests schedule and send to a running owner (through `extra_jobs`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+import pyarrow as pa
+
+from cbi.ops.runs import STOPPING
+
+log = logging.getLogger(__name__)
+BATCH = 50
+UTC = dt.timezone.utc
+
+
+def bars(batch: int, n: int = BATCH) -> pa.Table:
+    start = dt.datetime(2024, 3, 4, 15, 0, tzinfo=UTC) + dt.timedelta(minutes=batch * n)
+    ts = [start + dt.timedelta(minutes=i) for i in range(n)]
+    return pa.table({
+        "ts_event": pa.array(ts, pa.timestamp("us", tz="UTC")), "root": ["ZL"] * n,
+        "symbol": ["ZLK4"] * n, "instrument_id": [1] * n, "open": [50.0] * n,
+        "high": [50.5] * n, "low": [49.5] * n, "close": [50.2] * n, "volume": [3] * n,
+    })
+
+
+def slow_batches(wh, settings, batches: int = 20, pause: float = 0.3, **_) -> dict:
+    """Writes whole batches with a pause before each; stops between batches on SIGTERM."""
+    written = 0
+    for b in range(int(batches)):
+        if STOPPING.is_set():
+            log.info("stopping after %d batches", b)
+            break
+        time.sleep(float(pause))
+        written += wh.merge("market_data.databento_futures_ohlcv_1m", bars(b)).inserted
+        log.info("batch %d written", b)
+    return {"rows_read": written, "rows_written": written}
+
+
+def failing(wh, settings, **_) -> dict:
+    raise RuntimeError("upstream said no")
+
+
+def writes_one(wh, settings, **_) -> dict:
+    return {"rows_read": 1, "rows_written": 1}
+
+
+def writes_none(wh, settings, **_) -> dict:
+    return {"rows_read": 0, "rows_written": 0}
+
+
+class QualityGateError(RuntimeError):
+    """Named like cbi.export's: run_job files it as a quality_gate alert."""
+
+
+def gate_fails(wh, settings, **_) -> dict:
+    raise QualityGateError("gate 'no gaps' failed: 3 missing trading days")

@@ -1,0 +1,105 @@
+"""The run log: every job leaves one row with its status, counts and error; failures alert."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from cbi import jobs
+from cbi.config import Settings
+from cbi.ops import alerts, runs
+from cbi.ops.cost import month_to_date
+from cbi.ops.runs import JobFailed, run_job
+from cbi.warehouse.bigquery import JobCost
+
+EXTRA = {"writes_one": "tests.ops.jobs_for_tests:writes_one",
+         "failing": "tests.ops.jobs_for_tests:failing"}
+
+
+def test_failed_run_and_its_alert_on_each_engine(warehouse):
+    settings = Settings(extra_jobs=EXTRA)
+    with pytest.raises(JobFailed, match="upstream said no"):
+        run_job(warehouse, settings, "failing")
+    (latest,) = runs.latest_per_job(warehouse)
+    assert latest["job"] == "failing" and latest["status"] == "failed"
+    assert "RuntimeError: upstream said no" in latest["error"]
+    assert [a["subject"] for a in alerts.open_alerts(warehouse)] == ["failing"]
+    assert not alerts.raise_alert(warehouse, settings, "job_failed", "failing", "again")
+    assert len(alerts.open_alerts(warehouse)) == 1
+    assert [r["status"] for r in runs.last_runs(warehouse, 5)] == ["failed"]
+    assert month_to_date(warehouse, settings).estimate_usd == 0.0
+    fresh = {f.subject: f for f in alerts.freshness(warehouse, settings)}
+    assert fresh["ZL"].last_at is None and fresh["ZL"].note == "no bars yet"
+    assert fresh["fred"].last_at is None and not fresh["fred"].stale
+
+
+def test_success_is_logged_with_its_counts(duckdb_url):
+    from cbi.warehouse import connect
+
+    settings = Settings(extra_jobs=EXTRA)
+    with connect(duckdb_url) as wh:
+        wh.init()
+        ok = run_job(wh, settings, "writes_one")
+        run_job(wh, settings, "writes_one")
+        latest = runs.latest_per_job(wh)
+        assert len(latest) == 1 and latest[0]["status"] == "succeeded"
+        assert latest[0]["rows_written"] == 1 and latest[0]["finished_at"] is not None
+        assert ok["run_id"] in {r["run_id"] for r in runs.last_runs(wh, 5)}
+
+
+def test_every_registered_job_resolves_or_names_its_module():
+    assert "retention" in jobs.JOBS
+    settings = Settings(extra_jobs=EXTRA)
+    assert runs.resolve("writes_one", settings).__name__ == "writes_one"
+    with pytest.raises(KeyError, match="unknown job 'nope'"):
+        runs.resolve("nope", settings)
+
+
+def test_success_resolves_the_failed_job_alert(duckdb_url):
+    from cbi.warehouse import connect
+
+    settings = Settings(extra_jobs={**EXTRA, "flaky": "tests.ops.jobs_for_tests:writes_one"})
+    with connect(duckdb_url) as wh:
+        wh.init()
+        alerts.raise_alert(wh, settings, "job_failed", "flaky", "earlier failure")
+        run_job(wh, settings, "flaky")
+        assert alerts.open_alerts(wh) == []
+
+
+def test_bigquery_job_costs_are_flushed_into_query_costs(duckdb_url):
+    from cbi.warehouse import connect
+
+    with connect(duckdb_url) as wh:
+        wh.init()
+        now = dt.datetime.now(dt.timezone.utc)
+        wh.job_costs = [JobCost("j1", "SELECT", 1000, 10 * 1024**2, False, now),
+                        JobCost("j2", "SELECT", 500, 0, True, now)]
+        run_job(wh, Settings(extra_jobs=EXTRA), "writes_one")
+        assert wh.job_costs == []
+        assert wh.scalar("SELECT bytes_processed FROM ops.pipeline_runs") == 1000
+        assert wh.scalar("SELECT SUM(bytes_billed) FROM ops.query_costs WHERE job = 'writes_one'") == 10 * 1024**2
+
+
+def test_options_a_job_does_not_take_are_dropped():
+    def job(wh, settings, start=None):
+        return start
+
+    assert runs.supported_options(job, {"start": 1, "other": 2}) == {"start": 1}
+
+
+def test_a_failed_quality_gate_is_its_own_alert_kind(duckdb_url):
+    from cbi.warehouse import connect
+
+    settings = Settings(extra_jobs={"gated": "tests.ops.jobs_for_tests:gate_fails",
+                                    "gated_ok": "tests.ops.jobs_for_tests:writes_one"})
+    with connect(duckdb_url) as wh:
+        wh.init()
+        with pytest.raises(JobFailed):
+            run_job(wh, settings, "gated")
+        assert [(a["kind"], a["subject"]) for a in alerts.open_alerts(wh)] == [("quality_gate", "gated")]
+
+
+def test_training_jobs_use_the_training_role():
+    assert runs.role_for("train") == runs.role_for("predict") == "training"
+    assert runs.role_for("fred") == "collector"
