@@ -73,26 +73,34 @@ def _initialised_bigquery(emulator) -> str:
     return url
 
 
-@pytest.fixture(params=["duckdb", pytest.param("bigquery", marks=pytest.mark.bigquery)])
-def warehouse(request, tmp_path):
-    """An initialised, empty warehouse on each engine."""
+@pytest.fixture
+def bigquery_warehouse(_initialised_bigquery):
+    """The shared initialised emulator project; the tables a test wrote are emptied after it."""
     from cbi.warehouse import connect
-
-    if request.param == "duckdb":
-        wh = connect(f"duckdb:///{tmp_path}/cbi.duckdb")
-        wh.init()
-        yield wh
-        wh.close()
-        return
     from cbi.warehouse.bigquery import TABLES_WRITTEN
 
-    wh = connect(request.getfixturevalue("_initialised_bigquery"))
+    wh = connect(_initialised_bigquery)
+    TABLES_WRITTEN.pop(wh.project, None)
     yield wh
     written = TABLES_WRITTEN.pop(wh.project, set())
     if written:
         wh.cost_guard_bytes = None
         wh.execute(";\n".join(f"DELETE FROM {fqn} WHERE TRUE" for fqn in sorted(written)))
     TABLES_WRITTEN.pop(wh.project, None)
+    wh.close()
+
+
+@pytest.fixture(params=["duckdb", pytest.param("bigquery", marks=pytest.mark.bigquery)])
+def warehouse(request, tmp_path):
+    """An initialised, empty warehouse on each engine."""
+    from cbi.warehouse import connect
+
+    if request.param == "bigquery":
+        yield request.getfixturevalue("bigquery_warehouse")
+        return
+    wh = connect(f"duckdb:///{tmp_path}/cbi.duckdb")
+    wh.init()
+    yield wh
     wh.close()
 
 

@@ -165,13 +165,13 @@ def test_bad_value_names_series_row_and_field(value):
 
 
 @pytest.mark.bigquery
-def test_as_of_gives_same_rows_on_bigquery(emulator, server):
+def test_as_of_gives_same_rows_on_bigquery(bigquery_warehouse, server):
     """Conformance: the as-of SQL on the emulator equals DuckDB's."""
+    duck = connect("duckdb:///:memory:")
+    duck.init()
     results = []
-    for url in (emulator.url(), "duckdb:///:memory:"):
-        w = connect(url)
-        w.init()
+    for w in (bigquery_warehouse, duck):
         fred_job(w, settings(server, fred_series=["VIXCLS"]), **FAST)
         results.append(as_of(w, "VIXCLS", dt.date(2024, 3, 15)).to_pylist())
-        w.close()
+    duck.close()
     assert results[0] == results[1] and len(results[0]) > 250

@@ -33,6 +33,7 @@ def fake_bigquery(estimate: int, guard: int) -> BigQueryWarehouse:
 
     wh = BigQueryWarehouse.__new__(BigQueryWarehouse)
     wh._bq, wh.role, wh.read_only, wh.job_costs = bigquery, "collector", False, []
+    wh.project = "fake-project"
     wh.maximum_bytes_billed, wh.cost_guard_bytes = 10 * 1024**3, guard
     wh.client, wh._storage = FakeClient(estimate), None
     return wh

@@ -118,6 +118,10 @@ class Warehouse(ABC):
     def _existing_columns(self, spec: TableSpec) -> dict[str, str] | None:
         """Column name -> BigQuery type of the table as it is, or None when absent."""
 
+    def _existing_columns_of(self, specs: tuple[TableSpec, ...]) -> dict[str, dict[str, str] | None]:
+        """`_existing_columns` of many tables; engines may answer in fewer round trips."""
+        return {s.fqn: self._existing_columns(s) for s in specs}
+
     @abstractmethod
     def _create_dataset(self, dataset: str) -> bool:
         """Create a dataset/schema if missing; True when created."""
@@ -195,7 +199,7 @@ class Warehouse(ABC):
         if self.read_only:
             raise ReadOnlyError("refused: cannot init through a read-only connection")
         specs = catalog.all_tables()
-        existing = {s.fqn: self._existing_columns(s) for s in specs}
+        existing = self._existing_columns_of(specs)
         drift = [self._drift(s, existing[s.fqn]) for s in specs
                  if not s.is_view and existing[s.fqn] is not None]
         drift = [d for d in drift if d]
@@ -239,7 +243,9 @@ class Warehouse(ABC):
     def verify(self) -> list[Check]:
         """Every expected table present with expected columns, types and partitioning."""
         checks: list[Check] = []
-        for spec in catalog.all_tables():
+        specs = catalog.all_tables()
+        existing = self._existing_columns_of(specs)
+        for spec in specs:
             if spec.is_view:
                 try:
                     self._run(f"SELECT * FROM {spec.fqn} LIMIT 0", None)
@@ -247,7 +253,7 @@ class Warehouse(ABC):
                 except Exception as exc:  # noqa: BLE001 - reported, not raised
                     checks.append(Check(spec.fqn, "view", False, str(exc).splitlines()[0]))
                 continue
-            actual = self._existing_columns(spec)
+            actual = existing[spec.fqn]
             if actual is None:
                 checks.append(Check(spec.fqn, "present", False, "missing: run `cbi init`"))
                 continue
