@@ -60,6 +60,17 @@ def warehouse_url(request, tmp_path) -> str:
     return request.getfixturevalue("emulator").url()
 
 
+@pytest.fixture
+def wh(duckdb_url):
+    """An initialised DuckDB warehouse, for the detailed cases (conformance runs on both)."""
+    from cbi.warehouse import connect
+
+    w = connect(duckdb_url)
+    w.init()
+    yield w
+    w.close()
+
+
 @pytest.fixture(scope="session")
 def _initialised_bigquery(emulator) -> str:
     """One initialised emulator project shared by `warehouse` tests: an init on the

@@ -31,7 +31,6 @@ class SecretError(RuntimeError):
 def _keyring():
     try:
         import keyring
-        from keyring.errors import KeyringError, NoKeyringError  # noqa: F401
 
         return keyring
     except Exception:  # pragma: no cover - keyring is a dependency; broken backends land here

@@ -19,14 +19,6 @@ from cbi.warehouse import connect
 DAILY = "market_data.futures_ohlcv_1d"
 
 
-@pytest.fixture
-def wh(duckdb_url):
-    w = connect(duckdb_url)
-    w.init()
-    yield w
-    w.close()
-
-
 def test_real_zl_daily_file_imports_exactly_once_via_cli(real_data, duckdb_url, monkeypatch):
     from cbi.cli import app
 

@@ -18,17 +18,9 @@ from cbi.feeds.base import get_watermark
 from cbi.feeds.validate import BarError
 from cbi.sandbox import databento_data, databento_http
 from cbi.warehouse import connect
-from tests.feeds.databento_fixtures import OPEN_MARKET, UTC, settings_for, start_pair
+from tests.feeds.databento_fixtures import OPEN_MARKET, settings_for, start_pair
 
 TABLE = "market_data.databento_futures_ohlcv_1m"
-
-
-@pytest.fixture
-def wh(duckdb_url):
-    w = connect(duckdb_url)
-    w.init()
-    yield w
-    w.close()
 
 
 @pytest.fixture

@@ -24,14 +24,6 @@ def server():
     s.stop()
 
 
-@pytest.fixture
-def wh(duckdb_url):
-    w = connect(duckdb_url)
-    w.init()
-    yield w
-    w.close()
-
-
 def settings(server, **kw) -> Settings:
     return Settings(**{"fred_base_url": server.url, "sandbox": True, "fred_series": ["DFF", "VIXCLS"], **kw})
 

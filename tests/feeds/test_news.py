@@ -12,19 +12,10 @@ from cbi.config import Settings
 from cbi.feeds import news
 from cbi.feeds.news import NewsError, news_job
 from cbi.sandbox import news as sandbox
-from cbi.warehouse import connect
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2024, 6, 28, 15, 0, tzinfo=UTC)
 FAST = {"backoff_s": 0.001}
-
-
-@pytest.fixture
-def wh(duckdb_url):
-    w = connect(duckdb_url)
-    w.init()
-    yield w
-    w.close()
 
 
 def run(wh, faults=None, settings=None, per_day=6, **options):

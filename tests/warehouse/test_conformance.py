@@ -15,7 +15,7 @@ UTC = dt.timezone.utc
 
 def bars(closes, symbols=None, start=dt.datetime(2024, 3, 8, 14, 30, tzinfo=UTC)):
     n = len(closes)
-    symbols = symbols or [f"ZLK4" for _ in range(n)]
+    symbols = symbols or ["ZLK4"] * n
     ts = [start + dt.timedelta(minutes=i) for i in range(n)]
     return pa.table({
         "ts_event": pa.array(ts, pa.timestamp("us", tz="UTC")),

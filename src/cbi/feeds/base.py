@@ -14,14 +14,20 @@ each batch) may write its own loop but keeps the watermark rule.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol, runtime_checkable
+from importlib import import_module
+from typing import Any, Iterable, Iterator, Protocol, runtime_checkable
 
 import pyarrow as pa
 
+from cbi.secrets import get_secret
 from cbi.warehouse.base import Warehouse
+
+log = logging.getLogger(__name__)
 
 CURSORS = "ops.feed_cursors"
 
@@ -90,3 +96,32 @@ def run_source(wh: Warehouse, source: Source, settings: Any, **options: Any) -> 
         if request.end is not None:
             set_watermark(wh, source.feed, request.cursor_key, request.end)
     return {"rows_read": read, "rows_written": written}
+
+
+def use_sandbox(settings: Any, key: str | None) -> bool:
+    """Sandbox when asked, or when unset and no API key is configured (simulated data)."""
+    return bool(settings.sandbox) if settings.sandbox is not None else key is None
+
+
+@contextlib.contextmanager
+def json_endpoint(settings: Any, *, secret: str, base_url: str, default_url: str,
+                  sandbox_module: str, sandbox_key: str, label: str,
+                  error: type[Exception]) -> Iterator[tuple[str, str, str]]:
+    """(key, base_url, label) of the live API, or of the sandbox: the configured sandbox URL,
+    or a sandbox started here (and stopped after) when the URL is still the live default."""
+    key = get_secret(secret)
+    server = None
+    if use_sandbox(settings, key):
+        key, label = sandbox_key, f"{label}-sandbox"
+        if base_url.rstrip("/") == default_url:
+            server = import_module(sandbox_module).start(seed=settings.sandbox_seed)
+            base_url = server.url
+        log.info("%s: sandbox mode (simulated data) at %s", label, base_url)
+    elif key is None:
+        raise error(f"{secret} is not set (keychain or environment); "
+                    "or set sandbox = true for simulated data")
+    try:
+        yield key, base_url, label
+    finally:
+        if server is not None:
+            server.stop()

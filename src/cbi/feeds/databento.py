@@ -38,6 +38,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 from cbi.feeds.base import get_watermark, set_watermark
 from cbi.feeds.validate import BarError, check_bars, split_bars
 from cbi.sandbox.databento_data import OHLCV_DTYPE
+from cbi.feeds import base as feed_base
 from cbi.secrets import get_secret, redact
 from cbi.transform import market
 from cbi.warehouse.base import Warehouse
@@ -57,9 +58,7 @@ class FeedError(RuntimeError):
 
 # ---- client ---------------------------------------------------------------------------------
 def use_sandbox(settings: Any) -> bool:
-    if settings.sandbox is not None:
-        return bool(settings.sandbox)
-    return get_secret("DATABENTO_API_KEY") is None
+    return feed_base.use_sandbox(settings, get_secret("DATABENTO_API_KEY"))
 
 
 def api_key(settings: Any) -> str:

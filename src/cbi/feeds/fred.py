@@ -20,9 +20,9 @@ from typing import Any, Iterator
 
 import pyarrow as pa
 
-from cbi.feeds.base import Request, get_watermark, set_watermark
+from cbi.feeds.base import Request, get_watermark, json_endpoint, set_watermark
 from cbi.feeds.http_json import FeedHTTPError, JsonClient
-from cbi.secrets import RedactingFilter, get_secret, remember
+from cbi.secrets import RedactingFilter, remember
 
 log = logging.getLogger(__name__)
 
@@ -182,37 +182,18 @@ def fred_job(wh, settings, series: list[str] | None = None, full: bool = False,
     return totals
 
 
-def use_sandbox(settings, key: str | None) -> bool:
-    """Sandbox when asked, or when unset and no key is configured."""
-    return bool(settings.sandbox) if settings.sandbox is not None else key is None
-
-
 @contextlib.contextmanager
 def fred_client(settings, page_limit: int = PAGE_LIMIT, backoff_s: float = 1.0,
                 attempts: int = 6) -> Iterator[tuple[FredClient, str]]:
     """A client for the live API, or for the sandbox (started here when no URL is set)."""
-    key = get_secret("FRED_API_KEY")
-    server = None
-    if use_sandbox(settings, key):
-        key, label, base_url = SANDBOX_KEY, "fred-sandbox", settings.fred_base_url
-        if base_url.rstrip("/") == DEFAULT_BASE_URL:
-            from cbi.sandbox import fred as sandbox
-
-            server = sandbox.start(seed=settings.sandbox_seed)
-            base_url = server.url
-        log.info("FRED: sandbox mode (simulated data) at %s", base_url)
-    elif key is None:
-        raise FredError("FRED_API_KEY is not set (keychain or environment); "
-                        "or set sandbox = true for simulated data")
-    else:
-        label, base_url = "fred", settings.fred_base_url
-    client = FredClient(base_url, key, page_limit=page_limit, backoff_s=backoff_s, attempts=attempts)
-    try:
-        yield client, label
-    finally:
-        client.close()
-        if server is not None:
-            server.stop()
+    with json_endpoint(settings, secret="FRED_API_KEY", base_url=settings.fred_base_url,
+                       default_url=DEFAULT_BASE_URL, sandbox_module="cbi.sandbox.fred",
+                       sandbox_key=SANDBOX_KEY, label="fred", error=FredError) as (key, url, label):
+        client = FredClient(url, key, page_limit=page_limit, backoff_s=backoff_s, attempts=attempts)
+        try:
+            yield client, label
+        finally:
+            client.close()
 
 
 def as_of(wh, series_id: str, as_of_date: dt.date) -> pa.Table:

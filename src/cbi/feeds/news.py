@@ -21,10 +21,9 @@ from typing import Any, Iterator
 import pyarrow as pa
 
 from cbi.feeds import sentiment
-from cbi.feeds.base import get_watermark, set_watermark
-from cbi.feeds.fred import use_sandbox
+from cbi.feeds.base import get_watermark, json_endpoint, set_watermark
 from cbi.feeds.http_json import FeedHTTPError, JsonClient
-from cbi.secrets import get_secret, remember
+from cbi.secrets import remember
 
 log = logging.getLogger(__name__)
 
@@ -214,31 +213,18 @@ def _run_query(wh, client: NewsClient, query: str, now: dt.datetime, hours: floa
 @contextlib.contextmanager
 def news_client(settings, budget: Budget, backoff_s: float = 1.0,
                 attempts: int = 5) -> Iterator[tuple[NewsClient, str]]:
-    key = get_secret("NEWSAPI_KEY")
-    server = None
-    if use_sandbox(settings, key):
-        key, label, base_url = SANDBOX_KEY, "newsapi-sandbox", settings.news_base_url
-        if base_url.rstrip("/") == DEFAULT_BASE_URL:
-            from cbi.sandbox import news as sandbox
-
-            server = sandbox.start(seed=settings.sandbox_seed)
-            base_url = server.url
-        log.info("NewsAPI: sandbox mode (simulated articles) at %s", base_url)
-    elif key is None:
-        raise NewsError("NEWSAPI_KEY is not set (keychain or environment); "
-                        "or set sandbox = true for simulated data")
-    else:
-        label, base_url = "newsapi", settings.news_base_url
+    """A client for the live API, or for the sandbox (started here when no URL is set)."""
 
     def after(status: int) -> None:
         budget.made.append(str(status))
         budget.record(status)
 
-    client = NewsClient(base_url, key, attempts=attempts, backoff_s=backoff_s,
-                        before_request=budget.spend, after_response=after)
-    try:
-        yield client, label
-    finally:
-        client.close()
-        if server is not None:
-            server.stop()
+    with json_endpoint(settings, secret="NEWSAPI_KEY", base_url=settings.news_base_url,
+                       default_url=DEFAULT_BASE_URL, sandbox_module="cbi.sandbox.news",
+                       sandbox_key=SANDBOX_KEY, label="newsapi", error=NewsError) as (key, url, label):
+        client = NewsClient(url, key, attempts=attempts, backoff_s=backoff_s,
+                            before_request=budget.spend, after_response=after)
+        try:
+            yield client, label
+        finally:
+            client.close()

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import databento_dbn as dbn
-import numpy as np
 
 from cbi.sandbox import databento_data as data
 from cbi.sandbox.databento_http import DATASET, SANDBOX_API_KEY

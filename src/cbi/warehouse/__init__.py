@@ -13,6 +13,9 @@ from cbi.warehouse.base import (  # noqa: F401 - the seam's public names
     WarehouseError,
 )
 
+__all__ = ["BACKENDS", "Check", "MergeResult", "ReadOnlyError", "Warehouse", "WarehouseError",
+           "connect", "query_args"]
+
 #: scheme -> "module:factory". Adding an engine is one module and one line here.
 BACKENDS = {
     "duckdb": "cbi.warehouse.duckdb:from_url",
