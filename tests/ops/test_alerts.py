@@ -22,11 +22,8 @@ BARS = "market_data.databento_futures_ohlcv_1m"
 
 
 @pytest.fixture
-def duck(duckdb_url):
-    wh = connect(duckdb_url)
-    wh.init()
-    yield wh
-    wh.close()
+def duck(wh):
+    return wh
 
 
 @pytest.fixture

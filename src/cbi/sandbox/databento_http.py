@@ -26,28 +26,12 @@ import pandas as pd
 import zstandard
 
 from cbi.sandbox import databento_data as data
+from cbi.sandbox.faults import Faults
 
 #: The fixed fake key the sandbox accepts (Databento keys: "db-" + 29 characters).
 SANDBOX_API_KEY = "db-SandboxKeyForLocalTesting0000"
 DATASET = "GLBX.MDP3"
 SCHEMAS = ("ohlcv-1m", "ohlcv-1h")
-
-
-@dataclass
-class Faults:
-    fail_429: int = 0
-    fail_500: int = 0
-    drop: int = 0
-    malformed: int = 0
-    retry_after_s: int = 1
-
-    def take(self, name: str) -> bool:
-        """True (and one fewer left) when the next request should suffer fault `name`."""
-        left = getattr(self, name)
-        if left > 0:
-            setattr(self, name, left - 1)
-            return True
-        return False
 
 
 @dataclass
@@ -142,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
                           if state.faults.take(f)), None)
         if fault == "fail_429":
             raise ApiError(429, "Too many requests.",
-                           {"Retry-After": str(state.faults.retry_after_s)})
+                           {"Retry-After": state.faults.retry_after_header()})
         if fault == "fail_500":
             raise ApiError(500, "Internal server error (sandbox fault).")
         body = _range_body(params, state, malformed=fault == "malformed")

@@ -146,4 +146,4 @@ def start(seed: int = 7, host: str = "127.0.0.1", port: int = 0, start: dt.date 
 
     Faults: `fail_429`, `fail_500`, `malformed` (counts of requests), `retry_after_s`.
     """
-    return FredServer(host, port, Faults(**faults), seed, start, today).start_thread()
+    return FredServer(host, port, Faults(**{'retry_after_s': 0, **faults}), seed, start, today).start_thread()

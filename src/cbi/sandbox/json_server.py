@@ -9,25 +9,11 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-
-@dataclass
-class Faults:
-    fail_429: int = 0
-    fail_500: int = 0
-    malformed: int = 0
-    retry_after_s: float = 0
-
-    def take(self, name: str) -> bool:
-        left = getattr(self, name)
-        if left > 0:
-            setattr(self, name, left - 1)
-            return True
-        return False
+from cbi.sandbox.faults import Faults  # noqa: F401 - re-exported for the stand-ins
 
 
 class ApiError(Exception):
@@ -66,7 +52,7 @@ class JsonServer(ThreadingHTTPServer):
             fault = next((f for f in ("fail_429", "fail_500", "malformed") if self.faults.take(f)), None)
         if fault == "fail_429":
             body = self.error_body(ApiError(429, "rateLimited", "Too Many Requests. Exceeded Rate Limit"))
-            return 429, {"Retry-After": str(self.faults.retry_after_s)}, json.dumps(body).encode()
+            return 429, {"Retry-After": self.faults.retry_after_header()}, json.dumps(body).encode()
         if fault == "fail_500":
             body = self.error_body(ApiError(500, "unexpectedError", "Internal Server Error"))
             return 500, {}, json.dumps(body).encode()

@@ -129,4 +129,4 @@ def _int(params: dict[str, str], name: str, default: int, lo: int, hi: int) -> i
 def start(seed: int = 7, host: str = "127.0.0.1", port: int = 0, articles_per_day: int = 6,
           now: dt.datetime | None = None, **faults: Any) -> NewsServer:
     """Start the NewsAPI stand-in in a background thread; `.url` is usable as news_base_url."""
-    return NewsServer(host, port, Faults(**faults), seed, articles_per_day, now).start_thread()
+    return NewsServer(host, port, Faults(**{'retry_after_s': 0, **faults}), seed, articles_per_day, now).start_thread()
