@@ -52,7 +52,10 @@ def forecast(frame: TrainingFrame, entry: dict[str, Any], settings: Settings) ->
         raise ModelError(f"{frame.path}: lacks feature column(s) {absent} that "
                          f"{entry['model_version']} was trained on; retrain with `cbi train`")
     rows = frame.unlabelled
-    pred = model.predict(rows[columns].to_numpy(dtype=float, na_value=np.nan))
+    # The learner's output shrunk toward no change by the entry's out-of-sample weight
+    # (`cbi.models.shrinkage`); entries from before shrinkage have none and mean 1.
+    shrink = float(entry.get("shrink", 1.0))
+    pred = shrink * model.predict(rows[columns].to_numpy(dtype=float, na_value=np.nan))
     close = rows["databento_close"].to_numpy(dtype=float)
     lower, upper = price_interval(close, pred, float(entry["halfwidth"]))
     n = len(rows)

@@ -15,7 +15,6 @@ import pytest
 from cbi.config import Settings
 from cbi.ops import alerts
 from cbi.ops.calendar import CHICAGO
-from cbi.warehouse import connect
 from tests.ops.jobs_for_tests import bars
 
 BARS = "market_data.databento_futures_ohlcv_1m"

@@ -13,6 +13,7 @@ import datetime as dt
 import gzip
 import hashlib
 import logging
+import time
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from importlib import resources
@@ -38,6 +39,7 @@ STATIC = Path(__file__).parent / "static"
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'")
 QUERY_THREADS = 4
+SIMULATED_RECHECK_S = 60.0  # how often the banner flag re-reads the keychain
 log = logging.getLogger(__name__)
 
 
@@ -116,11 +118,19 @@ def _data_routes(app: FastAPI) -> None:
     # A few query threads are enough (DuckDB runs each query on its own threads); more only
     # queue for the GIL and stretch every request's latency.
     queries = anyio.CapacityLimiter(QUERY_THREADS)
+    # `is_simulated` asks the OS keychain (a D-Bus round trip on a desktop): once a minute is
+    # enough, not once per uncached request on the event loop.
+    flag: list[Any] = [-SIMULATED_RECHECK_S, True]
+
+    def simulated() -> bool:
+        if time.monotonic() - flag[0] >= SIMULATED_RECHECK_S:
+            flag[:] = [time.monotonic(), is_simulated(settings)]
+        return flag[1]
 
     async def answer(request: Request, key: tuple, produce: Callable[[], Any]) -> Response:
         async def run() -> dict[str, Any]:
             body = await anyio.to_thread.run_sync(produce, limiter=queries)
-            return {"simulated": is_simulated(settings), **body}
+            return {"simulated": simulated(), **body}
 
         entry = await cache.get(key, run)
         cache.remember_url(request, entry)
@@ -179,8 +189,7 @@ def _data_routes(app: FastAPI) -> None:
         now = app.state.clock()
 
         def produce() -> dict[str, Any]:
-            simulated = is_simulated(settings)
-            return {"mode": "sandbox" if simulated else "live", "warehouse": wh.engine,
+            return {"mode": "sandbox" if simulated() else "live", "warehouse": wh.engine,
                     "checked_at": now, **data.status(wh, settings, now)}
 
         return await answer(request, ("status",), produce)

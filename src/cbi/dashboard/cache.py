@@ -44,8 +44,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _scalar(value: Any) -> Any:
+    """`json`'s `default` hook: the non-JSON scalars the queries return (dates, timestamps)."""
+    if isinstance(value, dt.date):
+        return _plain(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def encode(payload: Any) -> bytes:
-    return json.dumps(_plain(payload), separators=(",", ":"), allow_nan=False).encode()
+    """Compact JSON. Fast path: the C encoder, calling `_scalar` only for dates and timestamps;
+    a NaN or infinity anywhere (refused by allow_nan=False) falls back to the walk in `_plain`."""
+    try:
+        text = json.dumps(payload, separators=(",", ":"), allow_nan=False, default=_scalar)
+    except ValueError:
+        text = json.dumps(_plain(payload), separators=(",", ":"), allow_nan=False)
+    return text.encode()
 
 
 def etag_of(body: bytes) -> str:

@@ -16,6 +16,7 @@ from cbi.warehouse import Warehouse, catalog
 
 SQL = "cbi.dashboard.sql"
 FORECAST_DAYS = 30  # origin dates served by /api/forecast
+FORECAST_ROWS = 100  # at most this many rows
 LIVE_LOOKBACK = dt.timedelta(days=4)  # how old the newest live bar may be (a long weekend)
 RUNS_LOOKBACK = dt.timedelta(days=30)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -38,12 +39,28 @@ def table_of(kind: str, settings: Settings, horizon: str) -> str:
 
 def forecast(wh: Warehouse, settings: Settings, horizon: str, all_versions: bool,
              now: dt.datetime) -> list[dict[str, Any]]:
-    """Forecast rows of origin dates in the last 30 days, newest first, at most 100."""
+    """Forecast rows of origin dates in the last 30 days, newest first, at most 100. Unless
+    `all_versions`, one model version per origin date: the one written last (latest
+    `created_at`, NULLs oldest; then the highest `model_version`), as a retrain writes new rows."""
     assert horizon in HORIZONS  # the route checked it; the table name depends on it
     since = now.date() - dt.timedelta(days=FORECAST_DAYS)
-    params = {"since": since, "horizon": horizon, "all_versions": all_versions}
-    return wh.query_file(SQL, "forecast.sql", params,
+    rows = wh.query_file(SQL, "forecast.sql", {"since": since, "horizon": horizon},
                          table=table_of("predictions", settings, horizon)).to_pylist()
+    if not all_versions:  # NULLs rank lowest, as DESC NULLS LAST would order them
+        current: dict[dt.date, tuple] = {}
+        for r in rows:
+            c, v = r["created_us"], r["model_version"]
+            rank = (c is not None, c or 0, v is not None, v or "")
+            if rank > current.get(r["date"], (False,)):
+                current[r["date"]] = rank
+        rows = [r for r in rows if current[r["date"]][3] == (r["model_version"] or "")]
+    # Newest origin first, then model_version ascending (NULLs first, as the SQL ordered it).
+    rows.sort(key=lambda r: (r["model_version"] is not None, r["model_version"] or ""))
+    rows.sort(key=lambda r: r["date"], reverse=True)
+    rows = rows[:FORECAST_ROWS]
+    for r in rows:
+        del r["created_us"]
+    return rows
 
 
 def live_bars(wh: Warehouse, root: str, since: dt.datetime | None,

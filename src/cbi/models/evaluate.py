@@ -5,6 +5,10 @@ Rows are labelled training rows in date order; row i's target is h trading days 
 their targets end at row s − h − 1, i.e. an embargo of h trading days before the first
 test row's origin. Blocks are `retrain_every` rows long; every row from the first block
 on gets one out-of-sample prediction.
+
+A model's column is its forecast shrunk toward no change by a weight fitted only on
+walk-forward pairs known at each origin (see `cbi.models.shrinkage`); the learner's own
+output is kept as `{model}_raw` and the weight as `shrink`.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from cbi.models.base import ModelError, make_model
 from cbi.models.data import TrainingFrame
 from cbi.models.intervals import calibration_window, out_of_sample_halfwidths, price_interval
+from cbi.models.shrinkage import min_pairs, shrinkage_weights
 
 #: The first window: about three years of trading days before the first test block.
 MIN_TRAIN_ROWS = 756
@@ -47,26 +53,51 @@ def walk_forward_splits(n_rows: int, days: int, retrain_every: int,
 
 
 def walk_forward(frame: TrainingFrame, model_name: str, seed: int, retrain_every: int,
-                 min_train: int = MIN_TRAIN_ROWS, progress: Progress | None = None) -> pd.DataFrame:
-    """Out-of-sample log-return predictions of one model (and both baselines) per test row."""
+                 min_train: int = MIN_TRAIN_ROWS, progress: Progress | None = None,
+                 shrink: bool = True) -> pd.DataFrame:
+    """Out-of-sample log-return predictions of one model (and both baselines) per test row.
+
+    With `shrink` (the default) the model's column is shrunk toward no change by the
+    out-of-sample combination weight (`cbi.models.shrinkage`); without it, it is the raw
+    learner output."""
     rows = frame.labelled
     x, y = frame.features(rows), rows["target_log_return"].to_numpy(dtype=float)
     splits = walk_forward_splits(len(rows), frame.days, retrain_every, min_train)
     parts = []
-    for n, split in enumerate(splits, 1):
-        model = make_model(model_name, seed).fit(x[: split.train_end], y[: split.train_end])
-        test = slice(split.test_start, split.test_end)
-        parts.append(pd.DataFrame({
-            "row": np.arange(split.test_start, split.test_end),
-            "train_end": split.train_end,
-            model_name: model.predict(x[test]),
-            "random_walk": 0.0,  # no change: the price at the origin is the forecast
-            "drift": float(np.mean(y[: split.train_end])),  # mean h-day log return so far
-        }))
-        if progress:
-            progress(n, len(splits))
-    out = pd.concat(parts, ignore_index=True)
-    return _attach_truth(out, rows)
+    # Small matrices, many fits: one BLAS/OpenMP thread each. On a shared machine a second
+    # thread spin-waits for a busy core and makes each fit several times slower.
+    model = None
+    with threadpool_limits(limits=1):
+        for n, split in enumerate(splits, 1):
+            train_x, train_y = x[: split.train_end], y[: split.train_end]
+            # A learner with `update` continues its previous refit (a warm start on the
+            # longer window, still only rows before this cut-off); others refit afresh.
+            if model is not None and hasattr(model, "update"):
+                model = model.update(train_x, train_y)
+            else:
+                model = make_model(model_name, seed).fit(train_x, train_y)
+            test = slice(split.test_start, split.test_end)
+            parts.append(pd.DataFrame({
+                "row": np.arange(split.test_start, split.test_end),
+                "train_end": split.train_end,
+                model_name: model.predict(x[test]),
+                "random_walk": 0.0,  # no change: the price at the origin is the forecast
+                "drift": float(np.mean(y[: split.train_end])),  # mean h-day log return so far
+            }))
+            if progress:
+                progress(n, len(splits))
+    out = _attach_truth(pd.concat(parts, ignore_index=True), rows)
+    raw = out[model_name].to_numpy(dtype=float)
+    out[f"{model_name}_raw"] = raw
+    if shrink:
+        weight = shrinkage_weights(raw, out["actual_log"].to_numpy(dtype=float), out["date"].to_numpy(),
+                                   out["target_date"].to_numpy(), calibration_window(frame.days),
+                                   min_pairs(frame.days))
+    else:
+        weight = np.ones(len(out))
+    out["shrink"] = weight
+    out[model_name] = weight * raw
+    return out
 
 
 def _attach_truth(out: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:

@@ -4,7 +4,16 @@ Features are median-imputed and standardised; the target is divided by its stand
 deviation, because log returns (~0.01) are far below the scale an MLP's initial weights
 expect. It is not centred: a forecast that shrinks toward no change beats one that
 shrinks toward the historical drift (see the baselines).
-Early stopping on a held-out tail keeps each of the many walk-forward fits short.
+Early stopping on a held-out tail keeps each fit short.
+
+Walk-forward refits mostly do not start from scratch: `update` refits the imputer and
+scaler on the longer window and continues the previous refit's network for `update_epochs`
+passes over it (a warm start: the window grew by one block, so the weights are nearly
+right). Every `fresh_every`-th refit is a fresh fit, as the final model is: continued
+networks pile up epochs on the early rows and drift from what a fresh fit gives (on the
+real ZL data, always continuing made the raw 12m MASE 2.14 against 1.65 fresh). Every
+network only ever sees rows before its own training cut-off. A fresh fit is up to 25
+epochs, an update 3: the neural walk-forward runs ~3× faster than fresh fits throughout.
 """
 
 from __future__ import annotations
@@ -31,6 +40,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "max_iter": 25,
     "n_iter_no_change": 3,
     "validation_fraction": 0.15,
+    "update_epochs": 3,
+    "fresh_every": 4,
 }
 
 
@@ -43,6 +54,7 @@ class NeuralModel:
         self.pipeline: Pipeline | None = None
         self.target_mean = 0.0
         self.target_scale = 1.0
+        self.updates = 0  # warm updates since the last fresh fit
 
     def _pipeline(self, len_hint: float) -> Pipeline:
         # batch_size above the training rows draws a warning: clip it ourselves.
@@ -59,11 +71,31 @@ class NeuralModel:
         return Pipeline([("impute", imputer), ("scale", StandardScaler()), ("mlp", mlp)])
 
     def fit(self, features: np.ndarray, target: np.ndarray) -> NeuralModel:
+        self.updates = 0
         self.target_scale = float(np.std(target)) or 1.0
         self.pipeline = self._pipeline(len(target) * (1 - self.params["validation_fraction"]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # early stop is the intent
             self.pipeline.fit(features, (target - self.target_mean) / self.target_scale)
+        return self
+
+    def update(self, features: np.ndarray, target: np.ndarray) -> NeuralModel:
+        """Continue this fitted network on a longer window (walk-forward warm start), or
+        fit afresh when unfitted or every `fresh_every`-th call."""
+        if self.pipeline is None or self.updates + 1 >= int(self.params["fresh_every"]):
+            return self.fit(features, target)
+        self.updates += 1
+        self.target_scale = float(np.std(target)) or 1.0
+        # The slice shares the fitted steps: this refits the imputer and scaler in place.
+        scaled = self.pipeline[:-1].fit_transform(features)
+        mlp = self.pipeline[-1]
+        if mlp.early_stopping:  # partial_fit refuses early stopping, and needs a best loss
+            mlp.set_params(early_stopping=False)
+            mlp.best_loss_ = np.inf
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for _ in range(int(self.params["update_epochs"])):
+                mlp.partial_fit(scaled, (target - self.target_mean) / self.target_scale)
         return self
 
     def predict(self, features: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from cbi.config import HORIZONS, Settings
 from cbi.models.base import BASELINES, make_model, model_names
@@ -23,6 +24,7 @@ from cbi.models.data import TrainingFrame, read_training
 from cbi.models.evaluate import MIN_TRAIN_ROWS, metrics, walk_forward, with_intervals
 from cbi.models.intervals import calibration_window, final_halfwidth
 from cbi.models.registry import model_version, save_entry
+from cbi.models.shrinkage import final_weight, min_pairs
 
 #: progress(task, done, total): the CLI draws bars from it.
 TrainProgress = Callable[[str, int, int], None]
@@ -75,20 +77,30 @@ def train_one(wh, settings: Settings, frame: TrainingFrame, name: str, surface: 
     level = settings.interval_level
     priced = {col: with_intervals(backtest, col, level, frame.days) for col in (name, *BASELINES)}
     scores = {col: metrics(p, level) for col, p in priced.items()}
+    # The learner before shrinkage, for the report: how much the shrinkage rule changed.
+    raw_scores = metrics(with_intervals(backtest, f"{name}_raw", level, frame.days), level)
     model = make_model(name, settings.seed)
     version = model_version(name, frame.horizon, surface, model.params, frame.fingerprint())
     # Baselines go in once per horizon (with the first model): they do not depend on it.
     written = _write_backtests(wh, surface, frame.horizon, version, name,
                                priced if with_baselines else {name: priced[name]}, level)
     labelled = frame.labelled
-    model.fit(frame.features(labelled), labelled["target_log_return"].to_numpy(dtype=float))
+    with threadpool_limits(limits=1):
+        model.fit(frame.features(labelled), labelled["target_log_return"].to_numpy(dtype=float))
     meta = _metadata(frame, name, surface, version, model.params, backtest, scores, level)
-    meta["halfwidth"] = final_halfwidth(backtest[name].to_numpy(), backtest["actual_log"].to_numpy(),
-                                        level, calibration_window(frame.days))
+    window, actual = calibration_window(frame.days), backtest["actual_log"].to_numpy()
+    # Forecasts made now: shrink = the same out-of-sample rule on the latest pairs, and the
+    # interval from the residuals of the shrunk walk-forward forecasts (see `shrinkage`).
+    meta["shrink"] = final_weight(backtest[f"{name}_raw"].to_numpy(), actual, window, min_pairs(frame.days))
+    meta["halfwidth"] = final_halfwidth(backtest[name].to_numpy(), actual, level, window)
+    meta["metrics_raw"] = raw_scores
+    meta["shrinkage"] = {"rule": "clip(sum(raw*actual)/sum(raw^2), 0, 1) over known out-of-sample pairs",
+                         "window": window, "min_pairs": min_pairs(frame.days),
+                         "walk_forward_mean": float(backtest["shrink"].mean())}
     save_entry(settings, model, meta)
     return {"horizon": frame.horizon, "model": name, "model_version": version,
-            "metrics": scores[name], "baselines": {b: scores[b] for b in BASELINES},
-            "rows_written": written}
+            "metrics": scores[name], "metrics_raw": raw_scores, "shrink": meta["shrink"],
+            "baselines": {b: scores[b] for b in BASELINES}, "rows_written": written}
 
 
 def _write_backtests(wh, surface: str, horizon: str, version: str, name: str,

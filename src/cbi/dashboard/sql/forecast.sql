@@ -1,6 +1,7 @@
--- Forecasts of one horizon whose origin date is on or after @since, newest origin first.
--- @all_versions = FALSE keeps, per origin date, the rows of the model version written last
--- (the current model: a retrain writes new rows with a later created_at); TRUE serves all.
+-- Forecasts of one horizon whose origin date is on or after @since: a plain filtered scan
+-- (no window, no sort). `data.forecast` keeps, per origin date, the rows of the version
+-- written last (latest created_at, then highest model_version), orders newest origin first
+-- and cuts at 100 rows: the window + QUALIFY form cost DuckDB ~3x the scan on every request.
 SELECT
   date,
   target_date,
@@ -8,12 +9,7 @@ SELECT
   confidence_interval_lower,
   confidence_interval_upper,
   interval_level,
-  model_version
+  model_version,
+  UNIX_MICROS(created_at) AS created_us
 FROM {table}
 WHERE date >= @since AND horizon = @horizon
-QUALIFY @all_versions
-  OR ROW_NUMBER() OVER (
-    PARTITION BY date ORDER BY created_at DESC NULLS LAST, model_version DESC
-  ) = 1
-ORDER BY date DESC, model_version
-LIMIT 100

@@ -13,38 +13,47 @@
 -- multiplied by (1/r)^.., which keeps the terms exact to the last bit that matters.
 -- WITH RECURSIVE would also be exact but BigQuery caps recursion at 500 iterations.
 -- Rows are read from three blocks before @write_from, so an incremental rebuild sees the
--- same numbers as a full one (the warm-up window). Each heavy CTE is referenced once:
--- DuckDB evaluates a CTE again for every reference.
+-- same numbers as a full one (the warm-up window).
+-- Cost (DuckDB; each window pass is a sort of every row): one pass per symbol in date order
+-- gives the row number and every plain lag and rolling window; one pass per (symbol, block)
+-- gives the four running block sums, and one more the MACD signal's (it needs the MACD line).
+-- Seeds and block totals are GROUP BYs over the blocks (a few rows per symbol), never
+-- windows over every row.
 WITH series AS (
   SELECT
-    root AS symbol, date, contract_symbol, close, volume, return_1d, index_close,
-    ROW_NUMBER() OVER (PARTITION BY root ORDER BY date) - 1 AS rn
-  FROM market_data.futures_continuous_1d
-  WHERE date <= @write_to
+    s.root AS symbol, s.date, s.contract_symbol, s.close, s.volume, s.return_1d, s.index_close,
+    n.article_count, n.sentiment_mean,
+    ROW_NUMBER() OVER (PARTITION BY s.root ORDER BY s.date) - 1 AS rn,
+    s.index_close - LAG(s.index_close) OVER (PARTITION BY s.root ORDER BY s.date) AS chg,
+    LAG(s.index_close, 5) OVER (PARTITION BY s.root ORDER BY s.date) AS close_5,
+    LAG(s.index_close, 21) OVER (PARTITION BY s.root ORDER BY s.date) AS close_21,
+    COUNT(s.return_1d) OVER (PARTITION BY s.root ORDER BY s.date ROWS BETWEEN 29 PRECEDING AND CURRENT ROW) AS count_30,
+    STDDEV_SAMP(s.return_1d) OVER (PARTITION BY s.root ORDER BY s.date ROWS BETWEEN 29 PRECEDING AND CURRENT ROW) AS stdev_30,
+    -- Article-weighted mean sentiment over the last 5 trading dates of the series.
+    SUM(n.sentiment_mean * n.article_count) OVER (PARTITION BY s.root ORDER BY s.date ROWS BETWEEN 4 PRECEDING AND CURRENT ROW) AS sentiment_sum_5,
+    SUM(n.article_count) OVER (PARTITION BY s.root ORDER BY s.date ROWS BETWEEN 4 PRECEDING AND CURRENT ROW) AS article_count_5
+  -- The news view already assigns each article to the CME trading date whose close follows it.
+  FROM market_data.futures_continuous_1d AS s
+  LEFT JOIN market_data.news_sentiment AS n ON n.date = s.date
+  WHERE s.date <= @write_to
 ),
 bounds AS (
   SELECT symbol, MIN(rn) AS first_rn FROM series WHERE date >= @write_from GROUP BY symbol
 ),
 base AS (
-  -- The news view already assigns each article to the CME trading date whose close follows it.
+  -- The first row read has no change (as if the series started there).
   SELECT
-    s.*,
+    s.symbol, s.date, s.rn, s.index_close,
     DIV(s.rn, 1000) AS blk,
     MOD(s.rn, 1000) AS pos,
-    s.index_close - LAG(s.index_close) OVER (PARTITION BY s.symbol ORDER BY s.rn) AS chg,
-    n.article_count, n.sentiment_mean
+    CASE WHEN s.rn > b.first_rn - 3000 THEN s.chg END AS chg
   FROM series AS s
   JOIN bounds AS b ON s.symbol = b.symbol
-  LEFT JOIN market_data.news_sentiment AS n ON n.date = s.date
   WHERE s.rn >= b.first_rn - 3000
 ),
 weighted AS (
   SELECT
     *,
-    AVG(GREATEST(chg, 0)) OVER (PARTITION BY symbol ORDER BY rn ROWS BETWEEN 13 PRECEDING AND CURRENT ROW) AS gain_mean_14,
-    AVG(GREATEST(-chg, 0)) OVER (PARTITION BY symbol ORDER BY rn ROWS BETWEEN 13 PRECEDING AND CURRENT ROW) AS loss_mean_14,
-    AVG(index_close) OVER (PARTITION BY symbol ORDER BY rn ROWS BETWEEN 11 PRECEDING AND CURRENT ROW) AS close_mean_12,
-    AVG(index_close) OVER (PARTITION BY symbol ORDER BY rn ROWS BETWEEN 25 PRECEDING AND CURRENT ROW) AS close_mean_26,
     CASE WHEN rn > 14 THEN GREATEST(chg, 0) / POW(13.0 / 14.0, pos) ELSE 0 END AS w_gain,
     CASE WHEN rn > 14 THEN GREATEST(-chg, 0) / POW(13.0 / 14.0, pos) ELSE 0 END AS w_loss,
     CASE WHEN rn > 25 THEN index_close / POW(11.0 / 13.0, pos) ELSE 0 END AS w_fast,
@@ -52,32 +61,51 @@ weighted AS (
   FROM base
 ),
 block_totals AS (
+  -- Per block: its sums, and (in block 0) the seeds: RSI's mean of the first 14 gains and
+  -- losses (rows 1..14), the fast EMA's mean of rows 14..25, the slow one's of rows 0..25.
   SELECT
-    symbol, blk + 1 AS next_blk,
-    SUM(w_gain) AS t_gain, SUM(w_loss) AS t_loss, SUM(w_fast) AS t_fast, SUM(w_slow) AS t_slow
+    symbol, blk,
+    SUM(w_gain) AS t_gain, SUM(w_loss) AS t_loss, SUM(w_fast) AS t_fast, SUM(w_slow) AS t_slow,
+    AVG(CASE WHEN rn BETWEEN 1 AND 14 THEN GREATEST(chg, 0) END) AS s_gain,
+    AVG(CASE WHEN rn BETWEEN 1 AND 14 THEN GREATEST(-chg, 0) END) AS s_loss,
+    AVG(CASE WHEN rn BETWEEN 14 AND 25 THEN index_close END) AS s_fast,
+    AVG(CASE WHEN rn BETWEEN 0 AND 25 THEN index_close END) AS s_slow,
+    COUNTIF(rn = 14) AS has_14, COUNTIF(rn = 25) AS has_25
   FROM weighted
   GROUP BY symbol, blk
 ),
+blocks AS (
+  -- The previous block's sums (blocks are consecutive) and the symbol's seeds (NULL when
+  -- the seed row was not read).
+  SELECT
+    symbol, blk,
+    LAG(t_gain) OVER (PARTITION BY symbol ORDER BY blk) AS p_gain,
+    LAG(t_loss) OVER (PARTITION BY symbol ORDER BY blk) AS p_loss,
+    LAG(t_fast) OVER (PARTITION BY symbol ORDER BY blk) AS p_fast,
+    LAG(t_slow) OVER (PARTITION BY symbol ORDER BY blk) AS p_slow,
+    MAX(CASE WHEN has_14 > 0 THEN s_gain END) OVER (PARTITION BY symbol) AS seed_gain,
+    MAX(CASE WHEN has_14 > 0 THEN s_loss END) OVER (PARTITION BY symbol) AS seed_loss,
+    MAX(CASE WHEN has_25 > 0 THEN s_fast END) OVER (PARTITION BY symbol) AS seed_fast,
+    MAX(CASE WHEN has_25 > 0 THEN s_slow END) OVER (PARTITION BY symbol) AS seed_slow
+  FROM block_totals
+),
 running AS (
   SELECT
-    w.*,
-    SUM(w_gain) OVER (PARTITION BY w.symbol, w.blk ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_gain,
-    SUM(w_loss) OVER (PARTITION BY w.symbol, w.blk ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_loss,
-    SUM(w_fast) OVER (PARTITION BY w.symbol, w.blk ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_fast,
-    SUM(w_slow) OVER (PARTITION BY w.symbol, w.blk ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_slow,
-    MAX(CASE WHEN rn = 14 THEN gain_mean_14 END) OVER (PARTITION BY w.symbol) AS seed_gain,
-    MAX(CASE WHEN rn = 14 THEN loss_mean_14 END) OVER (PARTITION BY w.symbol) AS seed_loss,
-    MAX(CASE WHEN rn = 25 THEN close_mean_12 END) OVER (PARTITION BY w.symbol) AS seed_fast,
-    MAX(CASE WHEN rn = 25 THEN close_mean_26 END) OVER (PARTITION BY w.symbol) AS seed_slow,
-    COALESCE(p.t_gain, 0) AS p_gain, COALESCE(p.t_loss, 0) AS p_loss,
-    COALESCE(p.t_fast, 0) AS p_fast, COALESCE(p.t_slow, 0) AS p_slow
+    w.symbol, w.rn, w.blk, w.pos,
+    SUM(w.w_gain) OVER (PARTITION BY w.symbol, w.blk ORDER BY w.rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_gain,
+    SUM(w.w_loss) OVER (PARTITION BY w.symbol, w.blk ORDER BY w.rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_loss,
+    SUM(w.w_fast) OVER (PARTITION BY w.symbol, w.blk ORDER BY w.rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_fast,
+    SUM(w.w_slow) OVER (PARTITION BY w.symbol, w.blk ORDER BY w.rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_slow,
+    k.seed_gain, k.seed_loss, k.seed_fast, k.seed_slow,
+    COALESCE(k.p_gain, 0) AS p_gain, COALESCE(k.p_loss, 0) AS p_loss,
+    COALESCE(k.p_fast, 0) AS p_fast, COALESCE(k.p_slow, 0) AS p_slow
   FROM weighted AS w
-  LEFT JOIN block_totals AS p ON p.symbol = w.symbol AND p.next_blk = w.blk
+  JOIN blocks AS k ON k.symbol = w.symbol AND k.blk = w.blk
 ),
 averages AS (
   -- A seed outside the warm-up window weighs less than r^2000: it counts as 0.
   SELECT
-    *,
+    symbol, rn, blk, pos,
     CASE WHEN rn >= 14 THEN
       COALESCE(seed_gain, 0) * POW(13.0 / 14.0, LEAST(rn - 14, 3000))
       + (1.0 / 14.0) * (POW(13.0 / 14.0, pos) * c_gain + POW(13.0 / 14.0, pos + 1000) * p_gain)
@@ -95,55 +123,54 @@ averages AS (
   FROM running
 ),
 macd_weighted AS (
-  SELECT
-    *,
-    AVG(macd_line) OVER (PARTITION BY symbol ORDER BY rn ROWS BETWEEN 8 PRECEDING AND CURRENT ROW) AS macd_mean_9,
-    CASE WHEN rn > 33 THEN macd_line / POW(0.8, pos) ELSE 0 END AS w_macd
+  SELECT *, CASE WHEN rn > 33 THEN macd_line / POW(0.8, pos) ELSE 0 END AS w_macd
   FROM averages
 ),
 macd_block_totals AS (
-  SELECT symbol, blk + 1 AS next_blk, SUM(w_macd) AS t_macd
+  -- The signal's seed: the mean of MACD rows 25..33.
+  SELECT
+    symbol, blk, SUM(w_macd) AS t_macd,
+    AVG(CASE WHEN rn BETWEEN 25 AND 33 THEN macd_line END) AS s_macd, COUNTIF(rn = 33) AS has_33
   FROM macd_weighted
   GROUP BY symbol, blk
 ),
-macd_running AS (
+macd_blocks AS (
   SELECT
-    m.*,
-    SUM(w_macd) OVER (PARTITION BY m.symbol, m.blk ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_macd,
-    MAX(CASE WHEN rn = 33 THEN macd_mean_9 END) OVER (PARTITION BY m.symbol) AS seed_macd,
-    COALESCE(p.t_macd, 0) AS p_macd
+    symbol, blk,
+    LAG(t_macd) OVER (PARTITION BY symbol ORDER BY blk) AS p_macd,
+    MAX(CASE WHEN has_33 > 0 THEN s_macd END) OVER (PARTITION BY symbol) AS seed_macd
+  FROM macd_block_totals
+),
+signal AS (
+  SELECT
+    m.symbol, m.rn, m.pos, m.avg_gain, m.avg_loss, m.macd_line,
+    SUM(m.w_macd) OVER (PARTITION BY m.symbol, m.blk ORDER BY m.rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_macd,
+    k.seed_macd, COALESCE(k.p_macd, 0) AS p_macd
   FROM macd_weighted AS m
-  LEFT JOIN macd_block_totals AS p ON p.symbol = m.symbol AND p.next_blk = m.blk
+  JOIN macd_blocks AS k ON k.symbol = m.symbol AND k.blk = m.blk
 ),
 indicators AS (
   SELECT
-    *,
-    CASE WHEN rn >= 14 THEN
-      CASE WHEN avg_gain + avg_loss = 0 THEN 0 ELSE 100 * avg_gain / (avg_gain + avg_loss) END
+    s.*, i.macd_line,
+    CASE WHEN i.rn >= 14 THEN
+      CASE WHEN i.avg_gain + i.avg_loss = 0 THEN 0 ELSE 100 * i.avg_gain / (i.avg_gain + i.avg_loss) END
     END AS rsi_14,
-    CASE WHEN rn >= 33 THEN
-      COALESCE(seed_macd, 0) * POW(0.8, LEAST(rn - 33, 3000))
-      + 0.2 * (POW(0.8, pos) * c_macd + POW(0.8, pos + 1000) * p_macd)
-    END AS macd_signal,
-    CASE WHEN rn >= 5 AND index_close > 0
-      AND LAG(index_close, 5) OVER (PARTITION BY symbol ORDER BY rn) > 0
-      THEN LN(index_close / LAG(index_close, 5) OVER (PARTITION BY symbol ORDER BY rn))
-    END AS returns_5d,
-    CASE WHEN rn >= 21 AND index_close > 0
-      AND LAG(index_close, 21) OVER (PARTITION BY symbol ORDER BY rn) > 0
-      THEN LN(index_close / LAG(index_close, 21) OVER (PARTITION BY symbol ORDER BY rn))
-    END AS returns_21d,
-    CASE WHEN COUNT(return_1d) OVER (PARTITION BY symbol ORDER BY rn ROWS BETWEEN 29 PRECEDING AND CURRENT ROW) = 30
-      THEN STDDEV_SAMP(return_1d) OVER (PARTITION BY symbol ORDER BY rn ROWS BETWEEN 29 PRECEDING AND CURRENT ROW) * SQRT(252)
-    END AS volatility_30d,
-    -- Article-weighted mean sentiment over the last 5 trading dates of the series.
-    SUM(sentiment_mean * article_count) OVER (PARTITION BY symbol ORDER BY rn ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)
-      / NULLIF(SUM(article_count) OVER (PARTITION BY symbol ORDER BY rn ROWS BETWEEN 4 PRECEDING AND CURRENT ROW), 0)
-      AS news_sentiment_mean_5d
-  FROM macd_running
+    CASE WHEN i.rn >= 33 THEN
+      COALESCE(i.seed_macd, 0) * POW(0.8, LEAST(i.rn - 33, 3000))
+      + 0.2 * (POW(0.8, i.pos) * i.c_macd + POW(0.8, i.pos + 1000) * i.p_macd)
+    END AS macd_signal
+  FROM signal AS i
+  JOIN series AS s ON s.symbol = i.symbol AND s.rn = i.rn
+  WHERE s.date >= @write_from
 ),
 written AS (
-  SELECT * FROM indicators WHERE date >= @write_from
+  SELECT
+    *,
+    CASE WHEN rn >= 5 AND index_close > 0 AND close_5 > 0 THEN LN(index_close / close_5) END AS returns_5d,
+    CASE WHEN rn >= 21 AND index_close > 0 AND close_21 > 0 THEN LN(index_close / close_21) END AS returns_21d,
+    CASE WHEN count_30 = 30 THEN stdev_30 * SQRT(252) END AS volatility_30d,
+    sentiment_sum_5 / NULLIF(article_count_5, 0) AS news_sentiment_mean_5d
+  FROM indicators
 ),
 cross_asset AS (
   SELECT
