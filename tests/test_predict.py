@@ -108,3 +108,22 @@ def list_entries_for(models_dir):
     from cbi.config import Settings
 
     return list_entries(Settings(models_dir=models_dir))
+
+
+def test_forecast_shrinks_the_model_output_by_the_entrys_weight(trained):
+    import numpy as np
+
+    from cbi.models.data import read_training
+    from cbi.models.registry import current_entries, load_model
+    from cbi.predict import forecast
+
+    entry = current_entries(trained)["1w"]
+    assert 0.0 <= entry["shrink"] <= 1.0 and "metrics_raw" in entry
+    frame = read_training(trained.export_dir, "prod", "1w")
+    raw = load_model(entry).predict(frame.features(frame.unlabelled))
+    close = frame.unlabelled["databento_close"].to_numpy(dtype=float)
+    for shrink in (entry["shrink"], 0.0, 0.5):
+        table = forecast(frame, {**entry, "shrink": shrink}, trained)
+        assert np.allclose(table["predicted_value"].to_numpy(), close * np.exp(shrink * raw))
+    legacy = {k: v for k, v in entry.items() if k != "shrink"}  # an entry from before shrinkage
+    assert np.allclose(forecast(frame, legacy, trained)["predicted_value"].to_numpy(), close * np.exp(raw))

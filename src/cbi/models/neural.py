@@ -13,7 +13,7 @@ right). Every `fresh_every`-th refit is a fresh fit, as the final model is: cont
 networks pile up epochs on the early rows and drift from what a fresh fit gives (on the
 real ZL data, always continuing made the raw 12m MASE 2.14 against 1.65 fresh). Every
 network only ever sees rows before its own training cut-off. A fresh fit is up to 25
-epochs, an update 3: the neural walk-forward runs ~3× faster than fresh fits throughout.
+epochs, an update 3: the neural walk-forward runs ~2–3× faster than fresh fits throughout.
 """
 
 from __future__ import annotations

@@ -14,11 +14,13 @@
 -- WITH RECURSIVE would also be exact but BigQuery caps recursion at 500 iterations.
 -- Rows are read from three blocks before @write_from, so an incremental rebuild sees the
 -- same numbers as a full one (the warm-up window).
--- Cost (DuckDB; each window pass is a sort of every row): one pass per symbol in date order
--- gives the row number and every plain lag and rolling window; one pass per (symbol, block)
--- gives the four running block sums, and one more the MACD signal's (it needs the MACD line).
--- Seeds and block totals are GROUP BYs over the blocks (a few rows per symbol), never
--- windows over every row.
+-- Cost (profiled on DuckDB: each window pass sorts every row with its columns), so two
+-- passes over every row: one per symbol in date order gives the row number and every lag
+-- and rolling window; one per (symbol, block), over narrow rows, gives the five running
+-- block sums (RSI gain and loss, fast and slow EMA, and the close's EMA(0.8) from which
+-- the signal follows in closed form, see `indicators`). Seeds and block totals are
+-- GROUP BYs over blocks (a few rows per symbol), never windows over every row. The result
+-- differs from a one-EMA-at-a-time evaluation only in rounding (about 1e-14 of the price).
 WITH series AS (
   SELECT
     s.root AS symbol, s.date, s.contract_symbol, s.close, s.volume, s.return_1d, s.index_close,
@@ -57,7 +59,8 @@ weighted AS (
     CASE WHEN rn > 14 THEN GREATEST(chg, 0) / POW(13.0 / 14.0, pos) ELSE 0 END AS w_gain,
     CASE WHEN rn > 14 THEN GREATEST(-chg, 0) / POW(13.0 / 14.0, pos) ELSE 0 END AS w_loss,
     CASE WHEN rn > 25 THEN index_close / POW(11.0 / 13.0, pos) ELSE 0 END AS w_fast,
-    CASE WHEN rn > 25 THEN index_close / POW(25.0 / 27.0, pos) ELSE 0 END AS w_slow
+    CASE WHEN rn > 25 THEN index_close / POW(25.0 / 27.0, pos) ELSE 0 END AS w_slow,
+    CASE WHEN rn > 33 THEN index_close / POW(0.8, pos) ELSE 0 END AS w_x9
   FROM base
 ),
 block_totals AS (
@@ -66,11 +69,17 @@ block_totals AS (
   SELECT
     symbol, blk,
     SUM(w_gain) AS t_gain, SUM(w_loss) AS t_loss, SUM(w_fast) AS t_fast, SUM(w_slow) AS t_slow,
+    SUM(w_x9) AS t_x9,
     AVG(CASE WHEN rn BETWEEN 1 AND 14 THEN GREATEST(chg, 0) END) AS s_gain,
     AVG(CASE WHEN rn BETWEEN 1 AND 14 THEN GREATEST(-chg, 0) END) AS s_loss,
     AVG(CASE WHEN rn BETWEEN 14 AND 25 THEN index_close END) AS s_fast,
     AVG(CASE WHEN rn BETWEEN 0 AND 25 THEN index_close END) AS s_slow,
-    COUNTIF(rn = 14) AS has_14, COUNTIF(rn = 25) AS has_25
+    -- Rows 26..33 of the close, for the EMAs at row 33 and the mean of MACD rows 25..33.
+    SUM(CASE WHEN rn BETWEEN 26 AND 33 THEN index_close * POW(11.0 / 13.0, 33 - rn) END) AS x_fast_33,
+    SUM(CASE WHEN rn BETWEEN 26 AND 33 THEN index_close * POW(25.0 / 27.0, 33 - rn) END) AS x_slow_33,
+    SUM(CASE WHEN rn BETWEEN 26 AND 33 THEN index_close * (1 - POW(11.0 / 13.0, 34 - rn)) END) AS x_fast_sum,
+    SUM(CASE WHEN rn BETWEEN 26 AND 33 THEN index_close * (1 - POW(25.0 / 27.0, 34 - rn)) END) AS x_slow_sum,
+    COUNTIF(rn = 14) AS has_14, COUNTIF(rn = 25) AS has_25, COUNTIF(rn = 33) AS has_33
   FROM weighted
   GROUP BY symbol, blk
 ),
@@ -83,83 +92,86 @@ blocks AS (
     LAG(t_loss) OVER (PARTITION BY symbol ORDER BY blk) AS p_loss,
     LAG(t_fast) OVER (PARTITION BY symbol ORDER BY blk) AS p_fast,
     LAG(t_slow) OVER (PARTITION BY symbol ORDER BY blk) AS p_slow,
+    LAG(t_x9) OVER (PARTITION BY symbol ORDER BY blk) AS p_x9,
     MAX(CASE WHEN has_14 > 0 THEN s_gain END) OVER (PARTITION BY symbol) AS seed_gain,
     MAX(CASE WHEN has_14 > 0 THEN s_loss END) OVER (PARTITION BY symbol) AS seed_loss,
     MAX(CASE WHEN has_25 > 0 THEN s_fast END) OVER (PARTITION BY symbol) AS seed_fast,
-    MAX(CASE WHEN has_25 > 0 THEN s_slow END) OVER (PARTITION BY symbol) AS seed_slow
+    MAX(CASE WHEN has_25 > 0 THEN s_slow END) OVER (PARTITION BY symbol) AS seed_slow,
+    MAX(CASE WHEN has_33 > 0 THEN x_fast_33 END) OVER (PARTITION BY symbol) AS x_fast_33,
+    MAX(CASE WHEN has_33 > 0 THEN x_slow_33 END) OVER (PARTITION BY symbol) AS x_slow_33,
+    MAX(CASE WHEN has_33 > 0 THEN x_fast_sum END) OVER (PARTITION BY symbol) AS x_fast_sum,
+    MAX(CASE WHEN has_33 > 0 THEN x_slow_sum END) OVER (PARTITION BY symbol) AS x_slow_sum
   FROM block_totals
+),
+seeds AS (
+  -- At row 33: the fast and slow EMAs (F33, S33) and the signal's seed, the mean of MACD
+  -- rows 25..33: SUM_(25<=j<=33) F_j = F25*(1-r^9)/(1-r) + SUM_(26<=k<=33) x_k*(1-r^(34-k))
+  -- (a/(1-r) = 1 for an EMA), the same for S.
+  SELECT
+    *,
+    seed_fast * POW(11.0 / 13.0, 8) + (2.0 / 13.0) * x_fast_33 AS fast_33,
+    seed_slow * POW(25.0 / 27.0, 8) + (2.0 / 27.0) * x_slow_33 AS slow_33,
+    ((seed_fast * (1 - POW(11.0 / 13.0, 9)) / (2.0 / 13.0) + x_fast_sum)
+     - (seed_slow * (1 - POW(25.0 / 27.0, 9)) / (2.0 / 27.0) + x_slow_sum)) / 9 AS seed_macd
+  FROM blocks
 ),
 running AS (
   SELECT
-    w.symbol, w.rn, w.blk, w.pos,
-    SUM(w.w_gain) OVER (PARTITION BY w.symbol, w.blk ORDER BY w.rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_gain,
-    SUM(w.w_loss) OVER (PARTITION BY w.symbol, w.blk ORDER BY w.rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_loss,
-    SUM(w.w_fast) OVER (PARTITION BY w.symbol, w.blk ORDER BY w.rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_fast,
-    SUM(w.w_slow) OVER (PARTITION BY w.symbol, w.blk ORDER BY w.rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_slow,
-    k.seed_gain, k.seed_loss, k.seed_fast, k.seed_slow,
-    COALESCE(k.p_gain, 0) AS p_gain, COALESCE(k.p_loss, 0) AS p_loss,
-    COALESCE(k.p_fast, 0) AS p_fast, COALESCE(k.p_slow, 0) AS p_slow
-  FROM weighted AS w
-  JOIN blocks AS k ON k.symbol = w.symbol AND k.blk = w.blk
+    symbol, rn, blk, pos,
+    SUM(w_gain) OVER (PARTITION BY symbol, blk ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_gain,
+    SUM(w_loss) OVER (PARTITION BY symbol, blk ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_loss,
+    SUM(w_fast) OVER (PARTITION BY symbol, blk ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_fast,
+    SUM(w_slow) OVER (PARTITION BY symbol, blk ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_slow,
+    SUM(w_x9) OVER (PARTITION BY symbol, blk ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_x9
+  FROM weighted
 ),
-averages AS (
+emas AS (
   -- A seed outside the warm-up window weighs less than r^2000: it counts as 0.
   SELECT
-    symbol, rn, blk, pos,
-    CASE WHEN rn >= 14 THEN
-      COALESCE(seed_gain, 0) * POW(13.0 / 14.0, LEAST(rn - 14, 3000))
-      + (1.0 / 14.0) * (POW(13.0 / 14.0, pos) * c_gain + POW(13.0 / 14.0, pos + 1000) * p_gain)
+    r.symbol, r.rn, r.pos, k.fast_33, k.slow_33, k.seed_macd,
+    CASE WHEN r.rn >= 14 THEN
+      COALESCE(k.seed_gain, 0) * POW(13.0 / 14.0, LEAST(r.rn - 14, 3000))
+      + (1.0 / 14.0) * (POW(13.0 / 14.0, r.pos) * r.c_gain + POW(13.0 / 14.0, r.pos + 1000) * COALESCE(k.p_gain, 0))
     END AS avg_gain,
-    CASE WHEN rn >= 14 THEN
-      COALESCE(seed_loss, 0) * POW(13.0 / 14.0, LEAST(rn - 14, 3000))
-      + (1.0 / 14.0) * (POW(13.0 / 14.0, pos) * c_loss + POW(13.0 / 14.0, pos + 1000) * p_loss)
+    CASE WHEN r.rn >= 14 THEN
+      COALESCE(k.seed_loss, 0) * POW(13.0 / 14.0, LEAST(r.rn - 14, 3000))
+      + (1.0 / 14.0) * (POW(13.0 / 14.0, r.pos) * r.c_loss + POW(13.0 / 14.0, r.pos + 1000) * COALESCE(k.p_loss, 0))
     END AS avg_loss,
-    CASE WHEN rn >= 25 THEN
-      (COALESCE(seed_fast, 0) * POW(11.0 / 13.0, LEAST(rn - 25, 3000))
-       + (2.0 / 13.0) * (POW(11.0 / 13.0, pos) * c_fast + POW(11.0 / 13.0, pos + 1000) * p_fast))
-      - (COALESCE(seed_slow, 0) * POW(25.0 / 27.0, LEAST(rn - 25, 3000))
-       + (2.0 / 27.0) * (POW(25.0 / 27.0, pos) * c_slow + POW(25.0 / 27.0, pos + 1000) * p_slow))
-    END AS macd_line
-  FROM running
-),
-macd_weighted AS (
-  SELECT *, CASE WHEN rn > 33 THEN macd_line / POW(0.8, pos) ELSE 0 END AS w_macd
-  FROM averages
-),
-macd_block_totals AS (
-  -- The signal's seed: the mean of MACD rows 25..33.
-  SELECT
-    symbol, blk, SUM(w_macd) AS t_macd,
-    AVG(CASE WHEN rn BETWEEN 25 AND 33 THEN macd_line END) AS s_macd, COUNTIF(rn = 33) AS has_33
-  FROM macd_weighted
-  GROUP BY symbol, blk
-),
-macd_blocks AS (
-  SELECT
-    symbol, blk,
-    LAG(t_macd) OVER (PARTITION BY symbol ORDER BY blk) AS p_macd,
-    MAX(CASE WHEN has_33 > 0 THEN s_macd END) OVER (PARTITION BY symbol) AS seed_macd
-  FROM macd_block_totals
-),
-signal AS (
-  SELECT
-    m.symbol, m.rn, m.pos, m.avg_gain, m.avg_loss, m.macd_line,
-    SUM(m.w_macd) OVER (PARTITION BY m.symbol, m.blk ORDER BY m.rn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c_macd,
-    k.seed_macd, COALESCE(k.p_macd, 0) AS p_macd
-  FROM macd_weighted AS m
-  JOIN macd_blocks AS k ON k.symbol = m.symbol AND k.blk = m.blk
+    CASE WHEN r.rn >= 25 THEN
+      COALESCE(k.seed_fast, 0) * POW(11.0 / 13.0, LEAST(r.rn - 25, 3000))
+      + (2.0 / 13.0) * (POW(11.0 / 13.0, r.pos) * r.c_fast + POW(11.0 / 13.0, r.pos + 1000) * COALESCE(k.p_fast, 0))
+    END AS ema_fast,
+    CASE WHEN r.rn >= 25 THEN
+      COALESCE(k.seed_slow, 0) * POW(25.0 / 27.0, LEAST(r.rn - 25, 3000))
+      + (2.0 / 27.0) * (POW(25.0 / 27.0, r.pos) * r.c_slow + POW(25.0 / 27.0, r.pos + 1000) * COALESCE(k.p_slow, 0))
+    END AS ema_slow,
+    -- E9 = SUM_(33<k<=t) 0.8^(t-k)*x_k, and 0.8^(t-33) (0 beyond the warm-up window).
+    POW(0.8, r.pos) * r.c_x9 + POW(0.8, r.pos + 1000) * COALESCE(k.p_x9, 0) AS e9,
+    POW(0.8, LEAST(r.rn - 33, 3000)) AS decay_33
+  FROM running AS r
+  JOIN seeds AS k ON k.symbol = r.symbol AND k.blk = r.blk
 ),
 indicators AS (
+  -- The signal is an EMA(0.8) of MACD = F - S, itself made of EMAs of the close, so it has a
+  -- closed form in F, S and E9 (no pass over the MACD line): for t >= 33, with n = t - 33,
+  --   SUM_(33<j<=t) 0.8^(t-j)*F_j = (r*0.8^n*F33 + 0.8*a*E9_t - r*F_t) / (0.8 - r)
+  -- (r, a = 11/13, 2/13 for F; 25/27, 2/27 for S), and
+  --   signal_t = 0.8^n*seed + 0.2*(that sum for F - that sum for S).
   SELECT
-    s.*, i.macd_line,
+    s.*,
     CASE WHEN i.rn >= 14 THEN
       CASE WHEN i.avg_gain + i.avg_loss = 0 THEN 0 ELSE 100 * i.avg_gain / (i.avg_gain + i.avg_loss) END
     END AS rsi_14,
+    i.ema_fast - i.ema_slow AS macd_line,
     CASE WHEN i.rn >= 33 THEN
-      COALESCE(i.seed_macd, 0) * POW(0.8, LEAST(i.rn - 33, 3000))
-      + 0.2 * (POW(0.8, i.pos) * i.c_macd + POW(0.8, i.pos + 1000) * i.p_macd)
+      COALESCE(i.seed_macd, 0) * i.decay_33
+      + 0.2 * (
+        ((11.0 / 13.0) * i.decay_33 * COALESCE(i.fast_33, 0) + 0.8 * (2.0 / 13.0) * i.e9 - (11.0 / 13.0) * i.ema_fast)
+          / (0.8 - 11.0 / 13.0)
+        - ((25.0 / 27.0) * i.decay_33 * COALESCE(i.slow_33, 0) + 0.8 * (2.0 / 27.0) * i.e9 - (25.0 / 27.0) * i.ema_slow)
+          / (0.8 - 25.0 / 27.0))
     END AS macd_signal
-  FROM signal AS i
+  FROM emas AS i
   JOIN series AS s ON s.symbol = i.symbol AND s.rn = i.rn
   WHERE s.date >= @write_from
 ),
