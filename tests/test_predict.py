@@ -127,3 +127,17 @@ def test_forecast_shrinks_the_model_output_by_the_entrys_weight(trained):
         assert np.allclose(table["predicted_value"].to_numpy(), close * np.exp(shrink * raw))
     legacy = {k: v for k, v in entry.items() if k != "shrink"}  # an entry from before shrinkage
     assert np.allclose(forecast(frame, legacy, trained)["predicted_value"].to_numpy(), close * np.exp(raw))
+
+
+def test_future_target_dates_skip_exchange_holidays():
+    import datetime as dt
+
+    import numpy as np
+
+    from cbi.predict import _holidays_after
+
+    # 21 trading days after Friday 2026-11-27 would land on Christmas counting weekdays only.
+    hol = _holidays_after(dt.date(2026, 11, 27))
+    assert dt.date(2026, 12, 25) in hol
+    got = np.busday_offset(dt.date(2026, 11, 27), 20, roll="forward", holidays=hol).astype(dt.date)
+    assert got == dt.date(2026, 12, 28)

@@ -74,10 +74,16 @@ def forecast(frame: TrainingFrame, entry: dict[str, Any], settings: Settings) ->
     })
 
 
+def _holidays_after(day: dt.date) -> list[dt.date]:
+    from cbi.ops.calendar import holidays
+
+    return sorted(h for year in range(day.year, day.year + 3) for h in holidays(year))
+
+
 def future_target_dates(frame: TrainingFrame) -> list[dt.date]:
     """Target dates of the unlabelled rows: the export's own where present, else h trading
-    days on, counting weekdays past the last known date (exchange holidays are not known
-    ahead here, so a date may fall a day or two early)."""
+    days on, counting CME trading days (weekdays less the exchange holidays of
+    `cbi.ops.calendar`) past the last known date."""
     dates = list(frame.rows["date"])
     last = len(dates) - 1
     out = []
@@ -89,5 +95,6 @@ def future_target_dates(frame: TrainingFrame) -> list[dt.date]:
             out.append(dates[i + frame.days])
         else:
             extra = i + frame.days - last
-            out.append(np.busday_offset(dates[last], extra, roll="forward").astype(dt.date))
+            out.append(np.busday_offset(dates[last], extra, roll="forward",
+                                        holidays=_holidays_after(dates[last])).astype(dt.date))
     return out
