@@ -4,6 +4,7 @@ running on the owning process's own Warehouse (as inside `cbi serve`)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import datetime as dt
 
 import pytest
@@ -110,3 +111,14 @@ def test_timestamps_and_nan_encode_as_json():
     t = dt.datetime(2025, 1, 2, 3, 4, tzinfo=dt.timezone(dt.timedelta(hours=-6)))
     assert encode({"t": t, "d": dt.date(2025, 1, 2), "x": float("nan")}) == \
         b'{"t":"2025-01-02T09:04:00Z","d":"2025-01-02","x":null}'
+
+
+def test_fast_encoding_equals_the_plain_walk():
+    from cbi.dashboard.cache import _plain, encode
+
+    payload = {"rows": [{"d": dt.date(2025, 1, 2), "t": dt.datetime(2025, 1, 2, 3, 4),
+                         "x": 1.5, "s": "a\u00e9", "n": None, "b": True}], "k": (1, 2)}
+    plain = json.dumps(_plain(payload), separators=(",", ":"), allow_nan=False).encode()
+    assert encode(payload) == plain
+    with pytest.raises(TypeError):
+        encode({"x": object()})

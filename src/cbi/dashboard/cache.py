@@ -46,6 +46,8 @@ def _plain(value: Any) -> Any:
 
 def _scalar(value: Any) -> Any:
     """`json`'s `default` hook: the non-JSON scalars the queries return (dates, timestamps)."""
+    if type(value) is dt.date:
+        return value.isoformat()
     if isinstance(value, dt.date):
         return _plain(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

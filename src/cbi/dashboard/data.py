@@ -44,8 +44,8 @@ def forecast(wh: Warehouse, settings: Settings, horizon: str, all_versions: bool
     `created_at`, NULLs oldest; then the highest `model_version`), as a retrain writes new rows."""
     assert horizon in HORIZONS  # the route checked it; the table name depends on it
     since = now.date() - dt.timedelta(days=FORECAST_DAYS)
-    rows = wh.query_file(SQL, "forecast.sql", {"since": since, "horizon": horizon},
-                         table=table_of("predictions", settings, horizon)).to_pylist()
+    sql = wh.render(SQL, "forecast.sql", table=table_of("predictions", settings, horizon))
+    rows = wh.query_rows(sql, {"since": since, "horizon": horizon})
     if not all_versions:  # NULLs rank lowest, as DESC NULLS LAST would order them
         current: dict[dt.date, tuple] = {}
         for r in rows:

@@ -157,6 +157,16 @@ class Warehouse(ABC):
         result = self._run(sql, params)
         return result if result is not None else pa.table({})
 
+    def query_rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """`query` as row dicts (what `Table.to_pylist` gives); an engine may skip Arrow."""
+        if self.read_only and not is_read_only_sql(sql):
+            raise ReadOnlyError("refused: this warehouse connection is read-only (SELECT only)")
+        return self._run_rows(sql, params)
+
+    def _run_rows(self, sql: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
+        result = self._run(sql, params)
+        return result.to_pylist() if result is not None else []
+
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
         """A statement that may write (DDL, DML)."""
         if self.read_only and not is_read_only_sql(sql):

@@ -106,6 +106,19 @@ class DuckDBWarehouse(Warehouse):
                 raise WarehouseError(f"DuckDB: {exc}") from None
         return result
 
+    def _run_rows(self, sql: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
+        # The DB-API path: no relation bind and no Arrow round trip (~0.4 ms less a query).
+        statements = to_duckdb(sql)
+        if len(statements) != 1:
+            return super()._run_rows(sql, params)
+        cur = self._cursor()
+        try:
+            rows = cur.execute(statements[0], _params_for(statements[0], params)).fetchall()
+        except duckdb.Error as exc:
+            raise WarehouseError(f"DuckDB: {exc}") from None
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row)) for row in rows]
+
     def _existing_columns(self, spec: TableSpec) -> dict[str, str] | None:
         rows = self._cursor().execute(
             "SELECT column_name, data_type FROM information_schema.columns "
