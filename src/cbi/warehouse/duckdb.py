@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
@@ -145,7 +146,7 @@ class DuckDBWarehouse(Warehouse):
         try:
             cur.register(staging, rows)
             if full_rows:
-                inserted, updated = self._replace_rows(cur, spec, staging)
+                inserted, updated = self._replace_rows(cur, spec, staging, rows)
             else:
                 inserted, updated = self._merge_rows(cur, spec, sql.replace("{staging}", staging), params)
             cur.commit()
@@ -166,22 +167,30 @@ class DuckDBWarehouse(Warehouse):
         return after - before, affected - (after - before)
 
     @staticmethod
-    def _replace_rows(cur, spec: TableSpec, staging: str) -> tuple[int, int]:
+    def _replace_rows(cur, spec: TableSpec, staging: str, rows: pa.Table) -> tuple[int, int]:
         """Delete the batch's keys, append the batch: same result as MERGE when the batch
         carries every column, and about 3x faster on DuckDB (bench/warehouse.py)."""
         key = ", ".join(spec.key)
         on = " AND ".join(f"t.{k} = s.{k}" for k in spec.key)
         cols = ", ".join(spec.column_names)
         source = staging
-        dupes = cur.execute(
-            f"SELECT COUNT(*) FROM (SELECT {key} FROM {staging} GROUP BY ALL HAVING COUNT(*) > 1)"
+        dupes = cur.execute(  # COUNT(DISTINCT (…)) measured ~2x cheaper than GROUP BY … HAVING
+            f"SELECT COUNT(*) <> COUNT(DISTINCT ({key})) FROM {staging}"
         ).fetchall()[0][0]
         if dupes:  # last row of a key wins
             source = "_cbi_latest"
             cur.execute(f"CREATE OR REPLACE TEMP TABLE {source} AS SELECT * FROM {staging} "
                         f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {ROW_ORDINAL} DESC) = 1"
                         ).fetchall()
-        replaced = cur.execute(f"DELETE FROM {spec.fqn} AS t USING {source} AS s WHERE {on}").fetchall()[0][0]
+        args: list[Any] = []
+        if spec.partition_column:
+            # A literal range on the raw partition column lets DuckDB's zone maps skip the
+            # row groups the batch cannot touch (new bars are recent: most of the table).
+            lo, hi = pc.min_max(rows.column(spec.partition_column)).values()
+            on += f" AND t.{spec.partition_column} BETWEEN ? AND ?"
+            args = [lo.as_py(), hi.as_py()]
+        replaced = cur.execute(f"DELETE FROM {spec.fqn} AS t USING {source} AS s WHERE {on}",
+                               args).fetchall()[0][0]
         total = cur.execute(f"INSERT INTO {spec.fqn} ({cols}) SELECT {cols} FROM {source}").fetchall()[0][0]
         if dupes:
             cur.execute(f"DROP TABLE {source}").fetchall()
