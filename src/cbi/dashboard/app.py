@@ -31,6 +31,7 @@ from starlette.responses import Response
 from cbi.config import HORIZONS, Settings, get_settings
 from cbi.dashboard import data
 from cbi.dashboard.cache import CacheHits, ResponseCache
+from cbi.feeds.base import use_sandbox
 from cbi.secrets import get_secret, redact
 from cbi.warehouse import Warehouse, WarehouseError, connect
 
@@ -51,9 +52,7 @@ class ApiError(Exception):
 
 def is_simulated(settings: Settings) -> bool:
     """True when the data comes from the local sandbox: `sandbox` set, or unset and no key."""
-    if settings.sandbox is not None:
-        return settings.sandbox
-    return get_secret("DATABENTO_API_KEY") is None
+    return use_sandbox(settings, get_secret("DATABENTO_API_KEY"))
 
 
 def create_app(settings: Settings | None = None, warehouse: Warehouse | None = None,

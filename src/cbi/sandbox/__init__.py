@@ -8,7 +8,6 @@ at them; `stop()` (or leaving the `with` block) stops them.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
@@ -68,11 +67,10 @@ def start_all(seed: int = 7, host: str = "127.0.0.1") -> Sandbox:
 
 def wanted(settings) -> bool:
     """Sandbox on when asked for, or when unset and no API key is configured."""
-    if settings.sandbox is not None:
-        return bool(settings.sandbox)
-    from cbi.secrets import get_secret
+    from cbi.feeds.base import use_sandbox
+    from cbi.secrets import get_secret  # keychain, then the environment
 
-    return not any(get_secret(k) or os.environ.get(k) for k in KEY_NAMES)
+    return use_sandbox(settings, next((v for k in KEY_NAMES if (v := get_secret(k))), None))
 
 
 def needs_servers(settings) -> bool:

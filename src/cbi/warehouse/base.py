@@ -118,10 +118,6 @@ class Warehouse(ABC):
     def _existing_columns(self, spec: TableSpec) -> dict[str, str] | None:
         """Column name -> BigQuery type of the table as it is, or None when absent."""
 
-    def _existing_columns_of(self, specs: tuple[TableSpec, ...]) -> dict[str, dict[str, str] | None]:
-        """`_existing_columns` of many tables; engines may answer in fewer round trips."""
-        return {s.fqn: self._existing_columns(s) for s in specs}
-
     @abstractmethod
     def _create_dataset(self, dataset: str) -> bool:
         """Create a dataset/schema if missing; True when created."""
@@ -152,15 +148,17 @@ class Warehouse(ABC):
     # ---- queries ---------------------------------------------------------------------------
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         """A read query (BigQuery SQL, `@name` parameters) as an Arrow table."""
-        if self.read_only and not is_read_only_sql(sql):
-            raise ReadOnlyError("refused: this warehouse connection is read-only (SELECT only)")
+        self._refuse_writes(sql)
         result = self._run(sql, params)
         return result if result is not None else pa.table({})
 
-    def query_rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """`query` as row dicts (what `Table.to_pylist` gives); an engine may skip Arrow."""
+    def _refuse_writes(self, sql: str) -> None:
         if self.read_only and not is_read_only_sql(sql):
             raise ReadOnlyError("refused: this warehouse connection is read-only (SELECT only)")
+
+    def query_rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """`query` as row dicts (what `Table.to_pylist` gives); an engine may skip Arrow."""
+        self._refuse_writes(sql)
         return self._run_rows(sql, params)
 
     def _run_rows(self, sql: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -169,8 +167,7 @@ class Warehouse(ABC):
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
         """A statement that may write (DDL, DML)."""
-        if self.read_only and not is_read_only_sql(sql):
-            raise ReadOnlyError("refused: this warehouse connection is read-only")
+        self._refuse_writes(sql)
         self._run(sql, params)
 
     def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
@@ -209,7 +206,7 @@ class Warehouse(ABC):
         if self.read_only:
             raise ReadOnlyError("refused: cannot init through a read-only connection")
         specs = catalog.all_tables()
-        existing = self._existing_columns_of(specs)
+        existing = {s.fqn: self._existing_columns(s) for s in specs}
         drift = [self._drift(s, existing[s.fqn]) for s in specs
                  if not s.is_view and existing[s.fqn] is not None]
         drift = [d for d in drift if d]
@@ -254,7 +251,7 @@ class Warehouse(ABC):
         """Every expected table present with expected columns, types and partitioning."""
         checks: list[Check] = []
         specs = catalog.all_tables()
-        existing = self._existing_columns_of(specs)
+        existing = {s.fqn: self._existing_columns(s) for s in specs}
         for spec in specs:
             if spec.is_view:
                 try:
