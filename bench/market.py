@@ -30,7 +30,7 @@ UTC = dt.timezone.utc
 def dbn_bytes(n: int) -> bytes:
     bars, symbols, d = [], {}, dt.date(2025, 1, 6)
     while sum(len(b) for b in bars) < n:
-        if data.is_trading_date(d):
+        if data.is_trading_date("ZL", d):
             for root in data.ROOTS:
                 bars.append(data.session_bars(7, root, d))
                 symbols.update(data.symbols_on(root, d))

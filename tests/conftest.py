@@ -11,6 +11,10 @@ from tests.emulator import Emulator, emulator_python
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 IN_CI = os.environ.get("CI") == "true"
+#: The instant every test starts at (a Saturday: CME closed), whatever day the suite runs.
+#: A test that needs another moment moves the clock itself (`time_machine.move_to`).
+FROZEN_NOW = "2026-11-28T16:00:00+00:00"
+CLOCK = Path(__file__).resolve().parent / "clock"
 
 
 def require(condition: bool, reason: str) -> None:
@@ -19,6 +23,19 @@ def require(condition: bool, reason: str) -> None:
         if IN_CI:
             pytest.fail(f"CI prerequisite missing: {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(monkeypatch):
+    """Tests never read the wall clock: time starts at FROZEN_NOW and ticks from there, in
+    this process and in every Python subprocess it starts (tests/clock/sitecustomize.py)."""
+    import time_machine
+
+    monkeypatch.setenv("CBI_TEST_NOW", FROZEN_NOW)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (str(CLOCK), os.environ.get("PYTHONPATH", "")) if p))
+    with time_machine.travel(FROZEN_NOW, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -37,14 +37,23 @@ def snapshot(wh):
 def test_predict_twice_gives_the_same_rows(warehouse, trained):
     first = predict_job(warehouse, trained)
     rows = snapshot(warehouse)
-    assert first["rows_written"] == len(rows) == 5  # the last h = 5 rows have no target yet
+    # the last h = 5 rows have no target yet: a served row and the learner's row for each
+    assert first["rows_written"] == len(rows) == 10
     again = predict_job(warehouse, trained)
-    assert again["rows_written"] == 5 and snapshot(warehouse) == rows
-    assert warehouse.row_count(PRED) == 5
-    row = rows[-1]
-    assert row["confidence_interval_lower"] < row["predicted_value"] < row["confidence_interval_upper"]
-    assert row["target_date"] > row["date"] and row["interval_level"] == pytest.approx(0.9)
-    assert row["model_version"] == first["models"]["1w"]
+    assert again["rows_written"] == 10 and snapshot(warehouse) == rows
+    assert warehouse.row_count(PRED) == 10
+    served = [r for r in rows if r["model_name"] == "served"]
+    learner = [r for r in rows if r["model_name"] == "neural"]
+    assert len(served) == len(learner) == 5
+    for row in served + learner:
+        assert row["confidence_interval_lower"] < row["predicted_value"] < row["confidence_interval_upper"]
+        assert row["target_date"] > row["date"] and row["interval_level"] == pytest.approx(0.9)
+        assert row["origin_close"] > 0
+    assert {r["served_by"] for r in served} == {first["served_by"]["1w"]}
+    assert first["served_by"]["1w"] in ("neural", "random_walk")
+    assert all(r["served_by"] is None for r in learner)
+    if first["served_by"]["1w"] == "random_walk":  # no change: the forecast is the origin close
+        assert all(r["predicted_value"] == pytest.approx(r["origin_close"]) for r in served)
 
 
 def current_file(settings):
@@ -96,10 +105,28 @@ def test_cli_train_predict_and_list(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "random_walk" in result.output and "drift" in result.output and "tree-prod-1w-" in result.output
     result = runner.invoke(app, ["predict", "--horizon", "1w"])
-    assert result.exit_code == 0 and "5 prediction row(s) merged" in result.output, result.output
+    assert result.exit_code == 0 and "10 prediction row(s) merged" in result.output, result.output
+    assert "serves random_walk" in result.output or "serves tree" in result.output
     result = runner.invoke(app, ["models", "list"])
     assert result.exit_code == 0 and "✓" in result.output, result.output
     assert len(list_entries_for(tmp_path / "models")) == 1
+    assert "1w: serves" in result.output  # what the product serves, beside the registry
+    result = runner.invoke(app, ["models", "report"])
+    assert result.exit_code == 0, result.output
+    for name in ("served", "tree", "random_walk", "drift"):
+        assert name in result.output
+    import json
+
+    result = runner.invoke(app, ["models", "report", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert {r["forecaster"] for r in report} == {"served", "tree", "random_walk", "drift"}
+    served = next(r for r in report if r["forecaster"] == "served")
+    assert served["served_by"] in ("tree", "random_walk") and served["rows"] > 0
+    assert served["periods"] == served["rows"] // 5 and 0 <= served["coverage"] <= 1
+    for key in ("mase", "dm_stat", "dm_pvalue", "coverage_worst_year", "worst_year", "mean_width",
+                "winkler_rel_rw", "pinball", "directional_accuracy", "nonzero_share", "model_version"):
+        assert key in served
     bad = runner.invoke(app, ["train", "--horizon", "2y"])
     assert bad.exit_code == 2 and "unknown horizon" in bad.output
 
@@ -132,12 +159,8 @@ def test_forecast_shrinks_the_model_output_by_the_entrys_weight(trained):
 def test_future_target_dates_skip_exchange_holidays():
     import datetime as dt
 
-    import numpy as np
+    from cbi import calendar
 
-    from cbi.predict import _holidays_after
-
-    # 21 trading days after Friday 2026-11-27 would land on Christmas counting weekdays only.
-    hol = _holidays_after(dt.date(2026, 11, 27))
-    assert dt.date(2026, 12, 25) in hol
-    got = np.busday_offset(dt.date(2026, 11, 27), 20, roll="forward", holidays=hol).astype(dt.date)
-    assert got == dt.date(2026, 12, 28)
+    # 21 trading days after Friday 2026-11-27 would land on Christmas counting weekdays only;
+    # CME is closed on Christmas Day (Fri 2026-12-25), so the 20th trading day is Mon 12-28.
+    assert calendar.add_trading_days("ZL", dt.date(2026, 11, 27), 20) == dt.date(2026, 12, 28)

@@ -47,7 +47,7 @@ def failed(report):
 def test_clean_data_passes_every_gate(built, settings):
     report = gates(built, settings)
     assert report.ok, report.summary()
-    assert len(report.results) == 4 + 2 + 2 * (4 + 2)
+    assert len(report.results) == 4 + 3 + 2 * (4 + 2)
 
 
 def test_injected_duplicate_is_refused(built, settings):

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         description="Futures roots to collect (Databento parent symbols ROOT.FUT).",
     )
     target_root: str = Field("ZL", description="The root the models forecast.")
+    feature_roots: dict[str, str] = Field(
+        default_factory=lambda: {"soybean": "ZS", "soymeal": "ZM", "heating_oil": "HO"},
+        description="Extra roots whose daily returns become features (soybean crush inputs and "
+        "heating oil for ZL); add them to `roots` to collect them. A root not collected gives NULLs.",
+    )
     fred_series: list[str] = Field(
         default_factory=lambda: ["DFF", "VIXCLS", "DGS10", "DTWEXBGS", "DCOILWTICO"],
         description="FRED series ids to collect, with every vintage.",
@@ -83,6 +88,19 @@ class Settings(BaseSettings):
         default_factory=lambda: {"default": 1},
         description="Business days between an observation date and its publication, per series "
         "('default' for the rest); sets realtime_start for CSV files, which carry no vintage.",
+    )
+    fred_weekly_release: dict[str, str] = Field(
+        default_factory=lambda: {"DTWEXBGS": "TUE", "DCOILWTICO": "THU"},
+        description="Series published weekly for the week before, by series: the weekday (MON…FRI) "
+        "after an observation's week on which it is first known at the close (H.10's broad dollar "
+        "index: Monday afternoon, so Tuesday; EIA's WTI spot: Wednesday, so Thursday). Overrides "
+        "fred_publication_lag_days for CSV files.",
+    )
+    fred_max_age_days: dict[str, int] = Field(
+        default_factory=lambda: {"default": 10, "DTWEXBGS": 14, "DCOILWTICO": 14},
+        description="Per series ('default' for the rest): the oldest observation, in calendar days "
+        "before a feature's date, that may stand in for it; an older one is NULL in the features "
+        "(a stopped series never carries forward without limit) and the quality gate reports it.",
     )
     fred_revision_lookback_days: int = Field(
         400,
@@ -101,7 +119,7 @@ class Settings(BaseSettings):
         description="Forecast horizons to build and train: any of 1w, 1m, 3m, 6m, 12m.",
     )
 
-    # --- endpoints (sandbox when unset and no keys) -------------------------------------
+    # --- endpoints (the sandbox only when `sandbox = true`) -----------------------------
     databento_dataset: str = Field("GLBX.MDP3", description="Databento dataset.")
     databento_gateway: str | None = Field(
         None, description="Databento Historical gateway URL; unset = Databento's own."
@@ -113,7 +131,8 @@ class Settings(BaseSettings):
     news_base_url: str = Field("https://newsapi.org", description="NewsAPI base URL.")
     sandbox: bool | None = Field(
         None,
-        description="Use the local sandbox feeds (simulated data). Unset = sandbox when no API keys.",
+        description="Use the local sandbox feeds (simulated data): only when true (the demo and "
+        "tests set it). Unset or false = the live services; a missing API key is then an error.",
     )
     sandbox_seed: int = Field(7, description="Seed of the sandbox's generated data.")
     databento_minute_days: int = Field(
@@ -149,6 +168,16 @@ class Settings(BaseSettings):
         0.03, description="A model is eligible as current when |coverage - level| <= this."
     )
     seed: int = Field(42, description="Random seed for model training.")
+    min_train_rows: int = Field(
+        756, ge=50, description="Walk-forward: labelled rows in the first training window. A "
+        "horizon of h trading days needs more than min_train_rows + 2h labelled rows (first "
+        "window plus embargo); horizons with fewer are skipped with a message.",
+    )
+    feature_groups: list[str] | None = Field(
+        None, description="Feature groups the learners see (cbi.models.features.GROUPS: "
+        "momentum, volatility, volume, rates, dollar_oil, vix, cross_asset, curve, crush, "
+        "heating_oil, news); unset means all. Features come from that module's allow-list.",
+    )
 
     # --- dashboard and operations ----------------------------------------------------------
     dashboard_host: str = Field("127.0.0.1", description="Dashboard bind address.")
@@ -157,6 +186,21 @@ class Settings(BaseSettings):
         "prod", description="Which predictions surface the dashboard serves: prod or full."
     )
     cache_seconds: int = Field(300, description="Dashboard API cache TTL and s-maxage, seconds.")
+    tick_sizes: dict[str, float] = Field(
+        default_factory=lambda: {"ZL": 0.01, "ZS": 0.25, "ZM": 0.1, "ES": 0.25, "CL": 0.01,
+                                 "HO": 0.0001, "default": 0.0001},
+        description="Minimum price increment per root, in the quoted units (ZL: 0.01 US cents/lb); "
+        "the dashboard rounds prices to it ('default' for roots not listed).",
+    )
+    price_units: dict[str, str] = Field(
+        default_factory=lambda: {"ZL": "¢/lb", "ZS": "¢/bu", "ZM": "$/short ton", "ES": "index points",
+                                 "CL": "$/bbl", "HO": "$/gal"},
+        description="Quoted price units per root, shown beside prices and changes on the dashboard.",
+    )
+    live_poll_seconds: float = Field(
+        1.0, description="Dashboard live stream: seconds between checks of the warehouse for new bars "
+        "(one check per root, shared by every viewer).",
+    )
     stale_after_minutes: int = Field(
         30, description="A feed with no new bar for this long while the market is open is stale."
     )
@@ -174,6 +218,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="More pipeline jobs, name -> 'module:function' (same contract as cbi.jobs.JOBS), "
         "runnable by `cbi job NAME`, the owner's job API and the schedule.",
+    )
+    cron_log_dir: Path = Field(
+        Path("logs"), description="cbi cron: the folder (relative to --folder) each job's "
+        "output is appended to, one file per job (JOB.log).",
     )
     iam_members: dict[str, str] = Field(
         default_factory=dict,
@@ -225,13 +273,105 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def _cached() -> Settings:
-    return Settings()
+    return load_settings()
 
 
 def get_settings(**overrides: Any) -> Settings:
-    """Effective settings; flags come in as overrides (highest priority)."""
+    """Effective settings; flags come in as overrides (highest priority).
+
+    A bad value anywhere is a `cbi.errors.SettingsError` naming where it came from (file and
+    line, environment variable or flag), the key and what is allowed.
+    """
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**clean) if clean else _cached()
+    return load_settings(**clean) if clean else _cached()
+
+
+def load_settings(**values: Any) -> Settings:
+    """`Settings(**values)`, with every way it can fail turned into one SettingsError."""
+    import tomllib
+
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError as SourceError
+
+    from cbi.errors import SettingsError
+
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc, values)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{config_file()}: not valid TOML: {exc}") from None
+    except SourceError as exc:
+        raise SettingsError(_explain_source(exc)) from None
+
+
+def _toml_line(key: str) -> int | None:
+    import re
+
+    try:
+        lines = config_file().read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    pattern = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
+    table = re.compile(rf"^\s*\[\s*{re.escape(key)}\s*\]")
+    for number, line in enumerate(lines, 1):
+        if pattern.match(line) or table.match(line):
+            return number
+    return None
+
+
+def _where(key: str, values: dict[str, Any]) -> str:
+    env = f"CBI_{key.upper()}"
+    if key in values:
+        return f"flag/override {key}"
+    if env in os.environ:
+        return f"environment {env}"
+    line = _toml_line(key)
+    if line is not None:
+        return f"{config_file()} line {line}"
+    return f"{config_file()}"
+
+
+def _explain(exc: Any, values: dict[str, Any]) -> str:
+    import difflib
+
+    fields = list(Settings.model_fields)
+    lines = []
+    for error in exc.errors():
+        key = str(error["loc"][0]) if error.get("loc") else "?"
+        where = _where(key, values)
+        if error.get("type") == "extra_forbidden":
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else "; `cbi config` lists the settings"
+            lines.append(f"{where}: unknown setting {key!r}{hint}")
+            continue
+        msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        given = error.get("input")
+        field = Settings.model_fields.get(key)
+        allowed = f" ({field.description})" if field is not None and field.description else ""
+        lines.append(f"{where}: {key} = {given!r}: {msg}{allowed}")
+    return "\n".join(lines[:2]) + (f"\n(and {len(lines) - 2} more)" if len(lines) > 2 else "")
+
+
+def _explain_source(exc: Exception) -> str:
+    import re
+
+    text = str(exc)
+    m = re.search(r'field "(\w+)" from source "(\w+)"', text)
+    if m and m[2] == "EnvSettingsSource":
+        key = m[1]
+        env = f"CBI_{key.upper()}"
+        return (f"environment {env}={os.environ.get(env, '')!r}: not JSON; lists and dicts in the "
+                f"environment are JSON, e.g. {env}='{_json_example(key)}'")
+    return text
+
+
+def _json_example(key: str) -> str:
+    import json
+
+    field = Settings.model_fields.get(key)
+    default = field.get_default(call_default_factory=True) if field is not None else None
+    return json.dumps(default if default not in (None, [], {}) else ["…"])
 
 
 def reset_settings_cache() -> None:

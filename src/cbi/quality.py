@@ -67,6 +67,9 @@ def run_gates(wh: Warehouse, settings, *, surfaces: Iterable[str] = SURFACES,
                                "features stop before their input series"))
     report.results.append(gate(wh, "no future inputs", "inputs", "features_check_future_inputs.sql",
                                {"today": today}, f"rows dated after {today}"))
+    report.results.append(gate(wh, "macro inputs within their age", FEATURES,
+                               "features_check_macro_age.sql", macro_age_params(settings),
+                               "a FRED series older than fred_max_age_days at the last date"))
     for horizon in horizons or settings.horizons:
         for surface in surfaces:
             table = training_table(surface, horizon)
@@ -77,6 +80,12 @@ def run_gates(wh: Warehouse, settings, *, surfaces: Iterable[str] = SURFACES,
                 table=table))
             report.results.append(row_count_gate(wh, table, (previous_counts or {}).get(table)))
     return report
+
+
+def macro_age_params(settings) -> dict[str, int]:
+    from cbi.transform.features import max_age_params
+
+    return max_age_params(settings.fred_max_age_days)
 
 
 def table_gates(wh: Warehouse, settings, table: str) -> list[GateResult]:

@@ -12,6 +12,8 @@ import os
 import re
 from typing import Any
 
+from cbi.errors import UsageError
+
 SERVICE = "cbi"
 #: Secret names users set; each falls back to the environment variable of the same name.
 KNOWN = ("DATABENTO_API_KEY", "FRED_API_KEY", "NEWSAPI_KEY", "ALERT_WEBHOOK_URL")
@@ -24,7 +26,7 @@ _PATTERNS = [
 ]
 
 
-class SecretError(RuntimeError):
+class SecretError(UsageError):
     pass
 
 

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from cbi.config import Settings
 from cbi.dashboard.app import create_app
 from cbi.dashboard.cache import ResponseCache, etag_matches
-from tests.dashboard.conftest import NOW, PRED, RECENT, predictions
+from tests.dashboard.conftest import NOW, PRED, TODAY, served
 
 DATA_ROUTES = ["/api/forecast/1m", "/api/live-data?root=ZL", "/api/history?root=ZL&days=30",
-               "/api/metrics", "/api/status"]
+               "/api/metrics", "/api/status", "/api/headline", "/api/track-record/1m"]
 
 
 @pytest.mark.parametrize("path", DATA_ROUTES)
@@ -46,13 +46,13 @@ def test_repeated_requests_are_answered_from_the_cache_until_it_expires(filled_u
     app = create_app(Settings(warehouse=filled_url), warehouse=owner, clock=lambda: NOW)
     with TestClient(app) as c:
         first = c.get("/api/forecast/1m")
-        owner.merge(PRED.format(h="1m"), predictions("1m", RECENT[-1:], "v9", NOW))
+        owner.merge(PRED.format(h="1m"), served("1m", TODAY, NOW))
         for _ in range(5):
             assert c.get("/api/forecast/1m").content == first.content
         assert app.state.cache.misses == 1
         app.state.cache.clear()  # what the TTL's expiry does
         fresh = c.get("/api/forecast/1m")
-    assert fresh.json()["rows"][0]["model_version"] == "v9"
+    assert fresh.json()["rows"][0]["date"] == TODAY.isoformat()
     assert fresh.headers["etag"] != first.headers["etag"]
     assert owner.scalar("SELECT 1") == 1  # the app's shutdown left the owner's Warehouse open
     owner.close()

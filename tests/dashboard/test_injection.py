@@ -18,7 +18,12 @@ ATTEMPTS = [
     "/api/live-data?root=ZL&since=2025-01-01%27;DELETE%20FROM%20ops.feed_cursors;--",
     "/api/history?root=ZL&days=30;DROP%20TABLE%20market_data.futures_continuous_1d",
     "/api/history?root=ZL&since=1;DROP%20TABLE%20x",
-    "/api/forecast/1m?versions=all;DROP%20TABLE%20x",
+    "/api/forecast/1m?forecaster=all;DROP%20TABLE%20x",
+    "/api/track-record/1m;DROP%20TABLE%20x",
+    "/api/live/panel?root=ZL%27;DROP%20TABLE%20x",
+    "/api/live?root=ZL%27;DROP%20TABLE%20x",
+    "/static/swagger/../../app.py",
+    "/static/swagger/%2e%2e%2f%2e%2e%2fapp.py",
     "/static/../../../../etc/passwd",
     "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
     "/static/..%2f..%2f..%2fapp.py",
@@ -52,7 +57,7 @@ def test_attempts_are_refused_and_change_nothing(filled_url, settings):
                                     "/api/forecast/../../etc/passwd", "/api/forecast/1m;DROP%20TABLE%20x"])
 def test_raw_traversal_targets_over_a_socket(server, target):
     # httpx normalises `..` away; a raw request line reaches uvicorn as written.
-    host, port = server.removeprefix("http://").split(":")
+    host, port = str(server).removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as s:
         s.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
         reply = b"".join(iter(lambda: s.recv(65536), b""))

@@ -190,3 +190,33 @@ def test_sigkill_mid_ingest_then_rerun_has_no_duplicate_and_no_gap(tmp_path, duc
     finally:
         http.stop()
         live.stop()
+
+
+def test_live_bars_carry_the_root_of_their_subscription(wh):
+    from cbi import calendar
+
+    clock, http, live = start_pair(speed=60)
+    try:
+        settings = settings_for(http, live, roots=["ZL", "ES", "CL"])
+        databento.poll_job(wh, settings, start=OPEN_MARKET - dt.timedelta(hours=2))
+        polled_to = get_watermark(wh, "databento", "ZL")
+        _run_live(wh, settings, 4)
+    finally:
+        http.stop()
+        live.stop()
+    live_rows = wh.query(f"SELECT root, COUNT(*) AS n FROM {TABLE} WHERE ts_event > @t GROUP BY root",
+                         {"t": polled_to}).to_pylist()
+    assert {r["root"] for r in live_rows} == {"ZL", "ES", "CL"}
+    assert get_watermark(wh, "databento", "ZL") > polled_to
+    for table in (TABLE, "market_data.futures_ohlcv_1d", "market_data.futures_continuous_1d"):
+        assert wh.scalar(f"SELECT COUNT(*) FROM {table} WHERE root NOT IN ('ZL', 'ES', 'CL')") == 0
+    today = calendar.trading_date_of("ZL", OPEN_MARKET)
+    minutes = wh.query(
+        f"SELECT symbol, SUM(volume) AS volume, MIN(ts_event) AS first, MAX(ts_event) AS last "
+        f"FROM {TABLE} WHERE root = 'ZL' AND trading_date = @d GROUP BY symbol", {"d": today}).to_pylist()
+    daily = {r["symbol"]: r["volume"] for r in wh.query(
+        "SELECT symbol, volume FROM market_data.futures_ohlcv_1d WHERE root = 'ZL' AND date = @d",
+        {"d": today}).to_pylist()}
+    front = max(minutes, key=lambda r: r["volume"])
+    assert front["first"] <= polled_to < front["last"]  # polled and live minutes, one bar
+    assert daily == {r["symbol"]: r["volume"] for r in minutes}

@@ -43,7 +43,7 @@ def test_every_vintage_is_stored_and_dot_is_null(wh, server):
     dots = sum(v.value == "." for v in served)
     assert dots > 0 and wh.scalar("SELECT COUNTIF(value IS NULL) FROM market_data.fred_economic_indicators") == dots
     assert wh.scalar("SELECT COUNTIF(value = 0) FROM market_data.fred_economic_indicators WHERE series_id = 'VIXCLS'") == 0
-    assert {r["source"] for r in table_rows(wh)} == {"fred-sandbox"}
+    assert {r["source"] for r in table_rows(wh)} == {"sandbox"}
 
 
 def test_revision_never_visible_before_its_realtime_start(wh, server):
@@ -139,6 +139,7 @@ def test_live_key_with_retries_never_reaches_logs(wh, monkeypatch, caplog):
     finally:
         s.stop()
     assert result["source"] == "fred" and result["rows_read"] > 50
+    assert {r["source"] for r in table_rows(wh)} == {"fred"}  # provenance: the live service
     assert "HTTP Request" in caplog.text or "retrying" in caplog.text  # something was logged
     assert sandbox.SANDBOX_KEY not in caplog.text
 
@@ -167,3 +168,11 @@ def test_as_of_gives_same_rows_on_bigquery(bigquery_warehouse, server):
         results.append(as_of(w, "VIXCLS", dt.date(2024, 3, 15)).to_pylist())
     duck.close()
     assert results[0] == results[1] and len(results[0]) > 250
+
+
+@pytest.mark.parametrize("sandbox_setting", [None, False])
+def test_a_missing_key_never_switches_to_simulated_data(wh, sandbox_setting):
+    """Unset is not a request for the sandbox: the missing key is an error naming it."""
+    with pytest.raises(FredError, match="FRED_API_KEY is not set"):
+        fred_job(wh, Settings(sandbox=sandbox_setting), **FAST)
+    assert wh.row_count(fred.TABLE) == 0

@@ -38,6 +38,7 @@ def test_both_styles_and_publication_lag(tmp_path):
     a = read_fred_csv(old, {"default": 1})
     b = read_fred_csv(new, {"default": 1, "DFF": 2})
     assert a.rows.column("value").to_pylist() == [4.08, None]
+    assert set(a.rows.column("source").to_pylist()) == {"file"}  # provenance: a vendor file
     assert b.rows.column("value").to_pylist() == [5.33, None]
     # Friday + 1 business day = Monday; Friday + 2 = Tuesday; Saturday + 2 = Tuesday
     assert a.rows.column("realtime_start").to_pylist()[0] == dt.date(2024, 3, 11)
@@ -95,3 +96,21 @@ def test_cli_file_import_says_how_realtime_start_was_set(tmp_path, duckdb_url):
     assert "2 rows, 1 missing" in text and "realtime_start = date + 1 business day" in text
     bad = runner.invoke(app, ["-w", duckdb_url, "ingest", "fred", "--file", str(tmp_path / "none.csv")])
     assert bad.exit_code == 2
+
+
+def test_publication_dates_by_series_rule():
+    """Hand-computed from the release calendars: H.15 (DFF) the next US business day; H.10
+    (DTWEXBGS) weekly, Monday afternoon for the week before, so known at Tuesday's close."""
+    import datetime as dt
+
+    from cbi.feeds.fred_files import known_on
+
+    d = dt.date
+    weekly = {"DTWEXBGS": "TUE"}
+    # MLK Day 2021 is Monday Jan 18: Friday's fed funds print is known on Tuesday the 19th
+    assert known_on("DFF", [d(2021, 1, 15)], {"default": 1}, weekly) == [d(2021, 1, 19)]
+    assert known_on("DFF", [d(2021, 1, 16)], {"default": 1}, weekly) == [d(2021, 1, 19)]  # Saturday
+    assert known_on("DFF", [d(2021, 3, 3)], {"default": 1}, weekly) == [d(2021, 3, 4)]
+    # the dollar index of Monday 2021-03-01 and of Friday 03-05: both known Tuesday 03-09
+    assert known_on("DTWEXBGS", [d(2021, 3, 1), d(2021, 3, 5)], {"default": 1}, weekly) == [
+        d(2021, 3, 9), d(2021, 3, 9)]

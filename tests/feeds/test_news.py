@@ -34,7 +34,8 @@ def test_articles_stored_deduped_and_scored(wh):
     assert wh.scalar("SELECT COUNT(DISTINCT url) FROM market_data.news_articles") == stored
     row = wh.query("SELECT * FROM market_data.news_articles WHERE title LIKE '%plunge%' LIMIT 1").to_pylist()[0]
     assert row["sentiment_score"] < 0 and row["sentiment_model"] == "cbi-commodity-lexicon-v1"
-    assert row["source"] == "Sandbox Wire (simulated)" and len(row["content"]) <= 216
+    assert row["publisher"] == "Sandbox Wire (simulated)" and len(row["content"]) <= 216
+    assert row["source"] == "sandbox"  # provenance, written at ingest
     assert all(int(r["pageSize"]) == 100 for r in server.requests)
     assert wh.row_count("ops.api_requests") == result["requests"] == len(server.requests)
 
@@ -115,3 +116,9 @@ def test_news_sentiment_view_by_trading_date(warehouse):
     assert rows[1]["sentiment_mean"] == pytest.approx(0.25)
     assert (rows[2]["sentiment_min"], rows[2]["sentiment_max"]) == (-1.0, 0.5)
     assert rows[2]["sentiment_mean"] == pytest.approx(-0.5 / 3)
+
+
+def test_a_missing_key_never_switches_to_simulated_articles(wh):
+    with pytest.raises(NewsError, match="NEWSAPI_KEY is not set"):
+        news_job(wh, Settings(), now=NOW, **FAST)
+    assert wh.row_count(news.TABLE) == 0

@@ -16,7 +16,10 @@ def test_real_export_reads_with_metadata_and_null_targets_last(real_data, tmp_pa
     frame = read_training(tmp_path, "prod", "1m")
     assert frame.feature_hash == FEATURE_HASH and frame.meta["row_count"] == str(len(frame.rows))
     assert len(frame.unlabelled) == 21 and frame.unlabelled.index[0] == len(frame.rows) - 21
-    assert "databento_close" not in frame.feature_columns and "rsi_14" in frame.feature_columns
+    assert "f_rsi_14" in frame.feature_columns and "f_macd_rel" in frame.feature_columns
+    # Only allow-listed, stationary features: no price, volume or rate levels, no raw MACD.
+    for level in ("databento_close", "databento_volume", "macd", "fred_fed_funds_rate", "f_macd"):
+        assert level not in frame.feature_columns
 
 
 def test_missing_metadata_is_tolerated(tmp_path):

@@ -67,7 +67,8 @@ def test_metrics_on_hand_computed_rows():
     assert m["mae"] == pytest.approx((1 + 0 + 1.5 + 0) / 4)
     assert m["rmse"] == pytest.approx(np.sqrt((1 + 0 + 2.25 + 0) / 4))
     assert m["mase"] == pytest.approx(m["mae"] / ((2 + 1 + 1 + 0) / 4))
-    assert m["directional_accuracy"] == pytest.approx(2 / 4)  # up✓, down✓, up✗, flat✗
+    # over non-zero forecasts only: up✓, down✓, up✗ (the flat forecast has no direction)
+    assert m["directional_accuracy"] == pytest.approx(2 / 3) and m["nonzero_share"] == pytest.approx(3 / 4)
     assert m["coverage"] == pytest.approx(2 / 3) and m["interval_rows"] == 3
     assert m["interval_width"] == pytest.approx((2 + 2 + 1) / 3)
     # pinball: only row 0 misses (12 > 11): (0.95 * 1 + 0.05 * 3) / 2 for row 0

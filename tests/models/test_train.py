@@ -29,20 +29,34 @@ def test_train_writes_backtests_and_registry_and_rerun_is_idempotent(wh, setting
     first = train_job(wh, settings, model="all", horizons=["1w"], **FAST)
     rows = backtest_rows(wh)
     versions = {r["model_version"] for r in rows}
-    assert versions == {m["model_version"] for m in first["models"]} | {"random_walk", "drift"}
-    per_model = len(rows) // 4
-    assert first["rows_written"] == len(rows) == 4 * per_model
+    served = first["served"]["1w"]["model_version"]
+    assert served.startswith("served-prod-1w-")
+    assert versions == {m["model_version"] for m in first["models"]} | {"random_walk", "drift", served}
+    per_model = len(rows) // 5
+    report = wh.query("SELECT * FROM predictions.model_report").to_pylist()
+    assert {r["forecaster"] for r in report} == {"served", "tree", "neural", "random_walk", "drift"}
+    assert first["rows_written"] == len(rows) + len(report) and len(rows) == 5 * per_model
     assert all(r["actual_value"] is not None and r["target_date"] > r["date"] for r in rows)
+    served_rows = [r for r in rows if r["model_name"] == "served"]
+    assert len(served_rows) == per_model
+    assert {r["served_by"] for r in served_rows} <= {"tree", "neural", "random_walk"}
+    assert all(r["served_by"] is None for r in rows if r["model_name"] != "served")
     second = train_job(wh, settings, model="all", horizons=["1w"], **FAST)  # same data + seed
     assert [m["model_version"] for m in second["models"]] == [m["model_version"] for m in first["models"]]
     assert backtest_rows(wh) == rows  # same keys, same values: nothing added
+    assert second["served"]["1w"]["model_version"] == served
+    assert wh.row_count("predictions.model_report") == 5
     entries = list_entries(settings)
     assert len(entries) == 2
     meta = entries[0]
     for key in ("model_version", "horizon", "feature_hash", "training_range", "training_rows",
-                "parameters", "metrics", "packages", "created_at", "baselines", "halfwidth"):
+                "parameters", "metrics", "packages", "created_at", "baselines", "halfwidth",
+                "score_quantile", "interval_rule"):
         assert key in meta, key
     assert (settings.models_dir / meta["model_name"] / meta["model_version"] / "metadata.json").exists()
+    # The interval rule chosen on early years is recorded in the entry.
+    assert meta["interval_rule"]["method"] == "conformal_ewma_normalised"
+    assert meta["interval_rule"]["chosen_on"].startswith("origins 2004")
 
 
 def test_same_data_and_seed_give_same_version_and_predictions(wh, settings, synthetic_exports, tmp_path):
@@ -87,3 +101,36 @@ def test_current_model_is_best_mase_within_coverage_tolerance(settings):
     assert [r["model"] for r in table if r["is_current"]] == ["neural", "neural"]
     assert set(table[0]) >= {"mase", "mae", "rmse", "directional_accuracy", "coverage",
                              "interval_width", "pinball", "is_current"}
+
+
+def test_a_horizon_without_enough_history_is_skipped_and_the_others_train(wh, settings, synthetic_exports):
+    from cbi.models.base import ModelError
+    from cbi.models.train import history_needed
+
+    # 1000 rows: 995 labelled at 1w, 979 at 1m. With a first window of 960 rows, 1w needs
+    # 971 and trains; 1m needs 1003 and is skipped, with a message that says why.
+    tight = settings.model_copy(update={"min_train_rows": 960})
+    assert history_needed(5, 960) == 971 and history_needed(21, 960) == 1003
+    result = train_job(wh, tight, model="tree", horizons=["1w", "1m"])
+    assert list(result["skipped"]) == ["1m"] and "needs at least 1003" in result["skipped"]["1m"]
+    assert [m["horizon"] for m in result["models"]] == ["1w"] and "1w" in result["served"]
+    with pytest.raises(ModelError, match="no horizon has enough history"):
+        train_job(wh, tight, model="tree", horizons=["1m"])
+
+
+def test_cli_train_exit_status_says_a_horizon_was_skipped(tmp_path, monkeypatch, synthetic_exports, settings):
+    from typer.testing import CliRunner
+
+    from cbi.cli import app
+    from cbi.models.commands import SKIPPED_EXIT
+
+    monkeypatch.setenv("CBI_WAREHOUSE", settings.warehouse)
+    monkeypatch.setenv("CBI_EXPORT_DIR", str(settings.export_dir))
+    monkeypatch.setenv("CBI_MODELS_DIR", str(settings.models_dir))
+    monkeypatch.setenv("CBI_RETRAIN_EVERY_DAYS", "252")
+    monkeypatch.setenv("CBI_MIN_TRAIN_ROWS", "960")
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    result = runner.invoke(app, ["train", "--model", "tree", "--horizon", "1w", "--horizon", "1m"])
+    assert result.exit_code == SKIPPED_EXIT == 3, result.output
+    assert "1m: skipped" in result.output and "1w: serves" in result.output

@@ -14,7 +14,7 @@ import pytest
 
 from cbi.config import Settings
 from cbi.ops import alerts
-from cbi.ops.calendar import CHICAGO
+from cbi.calendar import CHICAGO
 from tests.ops.jobs_for_tests import bars
 
 BARS = "market_data.databento_futures_ohlcv_1m"

@@ -68,16 +68,84 @@ def test_without_the_token_nothing_runs(owned):
 
 
 def test_a_second_owner_is_refused(owned):
-    settings, _, _ = owned
-    files = owner_files(settings)
-    info = json.loads(files.endpoint.read_text())
-    files.endpoint.write_text(json.dumps({**info, "pid": os.getppid()}))  # another live process
-    with pytest.raises(OwnerError, match="already owns"):
+    settings, _, service = owned
+    with pytest.raises(OwnerError, match=f"pid {os.getpid()}.*already owns"):
         OwnerService(settings, run=lambda *a: {}, reads={})
+    assert find_owner(settings).url.endswith(f":{service.port}")  # the first one is untouched
+
+
+def test_a_reused_pid_is_not_an_owner_and_its_files_are_removed(tmp_path):
+    """The endpoint names a live process (our parent) on a port nobody serves: the probe
+    fails, so the file is stale: removed with a one-line note, and commands run here."""
+    import socket
+
+    settings = Settings(warehouse=f"duckdb:///{tmp_path}/cbi.duckdb")
+    files = owner_files(settings)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # free once closed: nothing listens there
+    files.endpoint.write_text(json.dumps({"pid": os.getppid(), "port": port}))
+    files.token.write_text("tok")
+    notes: list[str] = []
+    assert find_owner(settings, on_stale=notes.append) is None
+    assert not files.endpoint.exists() and not files.token.exists()
+    assert len(notes) == 1 and f"pid {os.getppid()}" in notes[0] and "\n" not in notes[0]
+
+
+def test_a_wrong_token_is_refused_and_the_owner_left_alone(owned):
+    settings, _, service = owned
+    files = owner_files(settings)
+    files.token.write_text("someone-elses-token")  # the probe is refused: 401
+    with pytest.raises(OwnerError, match="HTTP 401"):
+        find_owner(settings)
+    assert json.loads(files.endpoint.read_text())["port"] == service.port  # not removed
+
+
+def test_every_job_api_error_is_json_with_its_status(owned):
+    settings, wh, service = owned
+    base = f"http://127.0.0.1:{service.port}"
+    auth = {"Authorization": f"Bearer {service.token}"}
+    cases = [
+        httpx.post(f"{base}/jobs/writes_one", content=b"{not json", headers=auth),
+        httpx.post(f"{base}/jobs/writes_one", content=b"[1, 2]", headers=auth),
+        httpx.post(f"{base}/jobs/writes_one", json={}),
+        httpx.get(f"{base}/nowhere", headers=auth),
+        httpx.post(f"{base}/nowhere", json={}, headers=auth),
+        httpx.put(f"{base}/jobs/writes_one", json={}, headers=auth),
+        httpx.delete(f"{base}/status", headers=auth),
+        httpx.post(f"{base}/commands", json={"argv": "not a list"}, headers=auth),
+        httpx.post(f"{base}/commands", json={"argv": ["query", "SELECT 1"]}, headers=auth),
+    ]
+    expected = [400, 400, 401, 404, 404, 501, 501, 400, 404]
+    assert [r.status_code for r in cases] == expected
+    for resp, code in zip(cases, expected):
+        assert resp.headers["Content-Type"].startswith("application/json"), resp.text
+        body = resp.json()
+        assert body["status"] == code and body["error"], body
+    assert wh.row_count("ops.pipeline_runs") == 0  # nothing ran
+
+
+def test_an_unknown_job_is_a_404_before_anything_runs(tmp_path):
+    from cbi.ops.runs import job_names
+
+    settings = Settings(warehouse=f"duckdb:///{tmp_path}/cbi.duckdb", extra_jobs=EXTRA)
+    with connect(settings=settings) as wh:
+        wh.init()
+        service = OwnerService(settings, run=lambda job, opts: run_job(wh, settings, job, **opts),
+                               reads={}, job_names=lambda: job_names(settings)).start()
+        try:
+            resp = httpx.post(f"http://127.0.0.1:{service.port}/jobs/nope", json={},
+                              headers={"Authorization": f"Bearer {service.token}"})
+            assert resp.status_code == 404 and "unknown job 'nope'" in resp.json()["error"]
+            with pytest.raises(OwnerError, match="HTTP 404 unknown job 'nope'"):
+                submit(find_owner(settings), "nope", {})
+            assert wh.row_count("ops.pipeline_runs") == 0
+        finally:
+            service.stop()
 
 
 def _serve_env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(REPO), "CBI_CONFIG": str(tmp_path / "none.toml"),
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), "CBI_CONFIG": str(tmp_path / "none.toml"),
             "CBI_WAREHOUSE": f"duckdb:///{tmp_path}/cbi.duckdb", "CBI_SANDBOX": "true",
             "CBI_EXTRA_JOBS": json.dumps(EXTRA), "CBI_SCHEDULE": json.dumps(ALL_OFF),
             "CBI_LIVE": "false"}
@@ -112,12 +180,12 @@ def test_commands_while_serve_runs_go_through_the_owner_then_sigterm_keeps_whole
         second = subprocess.run([CBI, "job", "writes_one"], cwd=tmp_path, env=env,
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 0, second.stdout + second.stderr
-        assert "owns the warehouse" in second.stdout and '"rows_written": 1' in second.stdout
+        assert "owns the warehouse" in second.stderr and '"rows_written": 1' in second.stdout
 
         ingest = subprocess.run([CBI, "ingest", "fred", "--series", "DFF"], cwd=tmp_path, env=env,
                                 capture_output=True, text=True, timeout=120)
         assert ingest.returncode == 0, ingest.stdout + ingest.stderr
-        assert "owns the warehouse" in ingest.stderr and "DFF" in ingest.stdout
+        assert "DFF" in ingest.stdout and "Traceback" not in ingest.stderr
 
         token_file = tmp_path / "cbi.duckdb.owner.token"
         token = token_file.read_text()

@@ -123,7 +123,8 @@ def duck(duckdb_url):
 def test_same_features_on_both_engines(warehouse, real_data):
     """Real ZL (1,200 rows: two blocks of the closed form), a rolling CL series and a FRED
     revision, through the whole job on each engine (one horizon keeps the emulator quick)."""
-    settings = get_settings(horizons=["1w"])
+    # one observation, revised a month later: let it stand in that long for this case
+    settings = get_settings(horizons=["1w"], fred_max_age_days={"default": 45})
     zl, cl = real_zl(real_data, 1200), rolling_series(120, "CL", start=dt.date(2004, 8, 20))
     warehouse.merge(CONTINUOUS, pa.concat_tables([zl, cl]))
     obs, revised_on = dt.date(2004, 9, 1), dt.date(2004, 10, 1)
@@ -182,13 +183,14 @@ def test_fred_revision_published_after_a_date_changes_nothing_at_that_date(duck)
     warehouse.merge(CONTINUOUS, rolling_series(40))
     obs = dt.date(2020, 1, 2)
     warehouse.merge(FRED, fred_rows("DFF", [obs], [dt.date(2020, 1, 3)], [1.5]))
-    features_job(warehouse, get_settings())
+    settings = get_settings(fred_max_age_days={"default": 60})  # one observation for two months
+    features_job(warehouse, settings)
     before = features_of(warehouse).column("fred_fed_funds_rate").to_pylist()
     assert before[0] is None  # published the day after: unknown on 2020-01-02
     assert before[1:] == [1.5] * 39
     revised_on = dt.date(2020, 2, 3)
     warehouse.merge(FRED, fred_rows("DFF", [obs], [revised_on], [9.9], ingested=T0 + dt.timedelta(1)))
-    result = features_job(warehouse, get_settings())
+    result = features_job(warehouse, settings)
     assert result["write_from"] == str(revised_on)  # incremental: only dates from the revision
     after = features_of(warehouse).column("fred_fed_funds_rate").to_pylist()
     assert after == [None if d < dt.date(2020, 1, 3) else 1.5 if d < revised_on else 9.9 for d in dates]
@@ -202,7 +204,7 @@ def test_fred_takes_the_latest_observation_known_on_each_date(duck):
                              [d(2020, 1, 3), d(2020, 1, 6), d(2020, 1, 7), d(2020, 1, 20)],
                              [10.0, 11.0, None, 13.0]))  # 01-06 is "." (NULL): skipped
     wh.merge(FRED, fred_rows("DCOILWTICO", [d(2020, 1, 2)], [d(2020, 1, 2)], [-37.6]))
-    features_job(wh, get_settings())
+    features_job(wh, get_settings(fred_max_age_days={"default": 30}))
     got = features_of(wh)
     assert got.column("fred_vix").to_pylist() == [None, 10.0, 11.0, 11.0, 11.0, 11.0, 11.0, 11.0, 11.0, 11.0]
     assert got.column("fred_wti").to_pylist() == [-37.6] * 10
@@ -248,3 +250,59 @@ def test_cross_asset_returns_news_and_full_rebuild(duck):
     assert got.column("news_sentiment_mean")[1].as_py() == pytest.approx(0.2)
     assert column(got, "news_sentiment_mean_5d")[2:6] == pytest.approx([0.2] * 4)
     assert np.isnan(column(got, "news_sentiment_mean_5d")[6])
+
+
+def test_a_fred_value_older_than_its_max_age_is_null_and_the_gate_says_so(duck, real_data):
+    """DFF observed 2004-09-01 (known 09-02) and never again: with a 10-day limit it stands in
+    through 2004-09-11 and is NULL from 09-13 (the next trading date after 11 days)."""
+    from cbi.quality import run_gates
+
+    settings = get_settings(horizons=["1w"], fred_max_age_days={"default": 10})
+    duck.merge(CONTINUOUS, real_zl(real_data, 60))
+    duck.merge(FRED, fred_rows("DFF", [dt.date(2004, 9, 1)], [dt.date(2004, 9, 2)], [1.5]))
+    features_job(duck, settings)
+    got = features_of(duck)
+    fed = dict(zip(got.column("date").to_pylist(), got.column("fred_fed_funds_rate").to_pylist()))
+    assert fed[dt.date(2004, 9, 10)] == 1.5  # 9 days old
+    assert fed[dt.date(2004, 9, 13)] is None  # 12 days old
+    report = run_gates(duck, settings, horizons=["1w"], today=dt.date(2005, 1, 1))
+    stale = [r for r in report.results if r.gate == "macro inputs within their age"]
+    assert not stale[0].ok and stale[0].samples[0]["series_id"] == "DFF"
+
+
+def test_crush_and_heating_oil_returns_and_the_curve_carry(duck):
+    """ZS, ZM and HO (the configurable `feature_roots`) join ZL's rows as returns; carry is
+    the annualised log spread of the next delivery over the continuous series' contract."""
+    wh = duck
+    days = trading_days(5, dt.date(2024, 11, 25))
+    n = len(days)
+    zl = continuous(days, "ZL", ["ZLZ4"] * 3 + ["ZLF5"] * 2, [40.0, 41, 42, 43, 44],
+                    [math.nan, 0.01, 0.02, 0.03, 0.04], [40.0, 41, 42, 43, 44])
+    wh.merge(CONTINUOUS, zl)
+    zs = continuous(days, "ZS", ["ZSF5"] * n, [1000.0] * n, [math.nan, 0.1, 0.2, 0.3, 0.4], [1000.0] * n)
+    ho = continuous(days[:3], "XX", ["XXF5"] * 3, [2.0] * 3, [math.nan, -0.1, -0.2], [2.0] * 3)
+    wh.merge(CONTINUOUS, zs)
+    wh.merge(CONTINUOUS, ho)
+
+    def bars(symbol, closes):
+        return pa.table({
+            "date": pa.array(days, pa.date32()), "root": ["ZL"] * n, "symbol": [symbol] * n,
+            "open": closes, "high": closes, "low": closes, "close": closes, "volume": pa.array([10] * n, pa.int64()),
+            "source": ["file"] * n, "ingest_timestamp": pa.array([T0] * n, pa.timestamp("us", tz="UTC"))})
+
+    wh.merge("market_data.futures_ohlcv_1d", bars("ZLZ4", [40.0, 41, 42, 43, 44]))
+    wh.merge("market_data.futures_ohlcv_1d", bars("ZLF5", [40.4, 41.41, 42.42, 43, 44]))
+    wh.merge("market_data.futures_ohlcv_1d", bars("ZLH5", [41.0, 42, 43, 43.86, 45.32]))
+    wh.merge("market_data.futures_ohlcv_1d", bars("ZLZ4-ZLF5", [0.1] * n))  # a spread: ignored
+    settings = get_settings().model_copy(update={"feature_roots": {"heating_oil": "XX"}})
+    features_job(wh, settings, full=True)
+    got = features_of(wh)
+    assert column(got, "zs_returns_1d")[1:] == pytest.approx([0.1, 0.2, 0.3, 0.4])
+    assert column(got, "ho_returns_1d")[1:3] == pytest.approx([-0.1, -0.2])  # the configured root
+    assert np.isnan(column(got, "ho_returns_1d")[3]) and np.isnan(column(got, "zm_returns_1d")).all()
+    carry = column(got, "carry")
+    # Front Z4 (Dec 2024), next F5 (Jan 2025): one month apart, annualised × 12.
+    assert carry[:3] == pytest.approx([12 * math.log(40.4 / 40), 12 * math.log(41.41 / 41),
+                                       12 * math.log(42.42 / 42)])
+    # After the roll the front is F5 and the next H5 (Mar 2025): two months apart.
+    assert carry[3:] == pytest.approx([6 * math.log(43.86 / 43), 6 * math.log(45.32 / 44)])

@@ -21,7 +21,7 @@ def dashboard_cmd(
 
     from cbi.cli import console, fail
     from cbi.config import get_settings
-    from cbi.dashboard.app import create_app, is_simulated
+    from cbi.dashboard.app import create_app
     from cbi.warehouse import WarehouseError
 
     settings = get_settings()
@@ -30,6 +30,6 @@ def dashboard_cmd(
     except (WarehouseError, ValueError) as exc:
         fail(str(exc))
     host, port = host or settings.dashboard_host, port or settings.dashboard_port
-    mode = "SIMULATED (sandbox) data" if is_simulated(settings) else "live data"
-    console.print(f"dashboard on http://{host}:{port}/ — {mode}, API docs at /docs")
+    # Whether rows are simulated is the data's business (their `source`): the page says so.
+    console.print(f"dashboard on http://{host}:{port}/ — API docs at /docs")
     uvicorn.run(app, host=host, port=port, log_level="warning")

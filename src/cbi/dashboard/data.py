@@ -1,25 +1,52 @@
 """What each dashboard route reads: blocking warehouse queries returning JSON-ready dicts.
 
-Every value from a request arrives here already validated (horizon and root from
-allowlists) and goes into the SQL as a query parameter; the only names put into SQL text are
-the surface and horizon, from `SURFACES` and `HORIZONS`, through `Warehouse.render`'s check.
+The page reads only the warehouse: forecasts and the served forecaster's walk-forward record
+from the predictions tables, accuracy from `predictions.model_report`, prices from
+`market_data`, freshness and runs from `ops`. Every value from a request arrives here already
+validated (horizon and root from allowlists) and goes into the SQL as a query parameter; the
+only names put into SQL text are the surface and horizon, from `SURFACES` and `HORIZONS`,
+through `Warehouse.render`'s check.
+
+Prices go out rounded to the contract's tick (`Settings.tick_sizes`); every hit, coverage and
+change is computed from the stored, unrounded values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from typing import Any
 
 from cbi.config import HORIZONS, SURFACES, Settings
 from cbi.secrets import redact
-from cbi.warehouse import Warehouse, catalog
+from cbi.warehouse import Warehouse, WarehouseError, catalog
 
 SQL = "cbi.dashboard.sql"
 FORECAST_DAYS = 30  # origin dates served by /api/forecast
 FORECAST_ROWS = 100  # at most this many rows
+HEADLINE_DAYS = 400  # the newest served origin is looked for this far back
 LIVE_LOOKBACK = dt.timedelta(days=4)  # how old the newest live bar may be (a long weekend)
+CURVE_DAILY_LOOKBACK = dt.timedelta(days=14)  # a contract without a daily bar this long is gone
 RUNS_LOOKBACK = dt.timedelta(days=30)
+PROVENANCE_DAYS = 400  # macro rows this recent (the features' reach) count for the banner
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+REPORT = "predictions.model_report"
+FORECASTERS = ("served", "tree", "neural", "random_walk", "drift")
+MONTH_CODES = "FGHJKMNQUVXZ"
+RANDOM_WALK_TEXT = "random walk: no model has shown skill at this horizon"
+
+#: What fills each empty section: the page shows these words.
+FILL = {
+    "forecast": "No served forecast yet: run `cbi train`, then `cbi predict` (or `cbi run`).",
+    "track": "No served walk-forward rows yet: run `cbi train` (it writes the backtest).",
+    "report": "No model report yet: run `cbi models report` after `cbi train`.",
+    "history": "No daily bars yet: run `cbi ingest databento` or `cbi ingest bars FILE`.",
+    "live": "No 1-minute bars in the last 4 days: run `cbi serve` (Live stream) or "
+            "`cbi ingest databento`.",
+    "freshness": "No feed has delivered rows yet: run `cbi run` (or `cbi ingest ...`).",
+    "runs": "No pipeline run in the last 30 days: run `cbi run` or `cbi serve`.",
+}
 
 
 def utc_now() -> dt.datetime:
@@ -37,16 +64,48 @@ def table_of(kind: str, settings: Settings, horizon: str) -> str:
     return catalog.table(f"predictions.zl_{kind}_{surface(settings)}_allhistory_{horizon}").fqn
 
 
-def forecast(wh: Warehouse, settings: Settings, horizon: str, all_versions: bool,
+# ---- prices ------------------------------------------------------------------------------
+def tick_of(settings: Settings, root: str) -> float:
+    return float(settings.tick_sizes.get(root, settings.tick_sizes.get("default", 0.0001)))
+
+
+def to_tick(value: float | None, tick: float) -> float | None:
+    """`value` rounded to the nearest multiple of `tick`, with the tick's decimals."""
+    if value is None or not math.isfinite(value) or tick <= 0:
+        return value if value is None or math.isfinite(value) else None
+    decimals = len(f"{tick:.10f}".rstrip("0").split(".")[1])
+    return round(round(value / tick) * tick, decimals)
+
+
+def _round(rows: list[dict[str, Any]], fields: tuple[str, ...], tick: float) -> None:
+    for r in rows:
+        for f in fields:
+            if f in r:
+                r[f] = to_tick(r[f], tick)
+
+
+PRICE_FIELDS = ("origin_close", "predicted_value", "confidence_interval_lower",
+                "confidence_interval_upper", "actual_value", "close", "index_close")
+
+
+def _sandboxed(rows: list[dict[str, Any]]) -> bool:
+    """Any row from the sandbox; drops the per-row `source` column from the answer."""
+    flags = [r.pop("source", None) == "sandbox" for r in rows]
+    return any(flags)
+
+
+# ---- forecasts ---------------------------------------------------------------------------
+def forecast(wh: Warehouse, settings: Settings, horizon: str, everything: bool,
              now: dt.datetime) -> list[dict[str, Any]]:
     """Forecast rows of origin dates in the last 30 days, newest first, at most 100. Unless
-    `all_versions`, one model version per origin date: the one written last (latest
-    `created_at`, NULLs oldest; then the highest `model_version`), as a retrain writes new rows."""
+    `everything`, the served rows only, one per origin date: the one written last (latest
+    `created_at`, NULLs oldest; then the highest `model_version`)."""
     assert horizon in HORIZONS  # the route checked it; the table name depends on it
     since = now.date() - dt.timedelta(days=FORECAST_DAYS)
     sql = wh.render(SQL, "forecast.sql", table=table_of("predictions", settings, horizon))
     rows = wh.query_rows(sql, {"since": since, "horizon": horizon})
-    if not all_versions:  # NULLs rank lowest, as DESC NULLS LAST would order them
+    if not everything:  # NULLs rank lowest, as DESC NULLS LAST would order them
+        rows = [r for r in rows if r["model_name"] == "served"]
         current: dict[dt.date, tuple] = {}
         for r in rows:
             c, v = r["created_us"], r["model_version"]
@@ -58,76 +117,222 @@ def forecast(wh: Warehouse, settings: Settings, horizon: str, all_versions: bool
     rows.sort(key=lambda r: (r["model_version"] is not None, r["model_version"] or ""))
     rows.sort(key=lambda r: r["date"], reverse=True)
     rows = rows[:FORECAST_ROWS]
+    tick = tick_of(settings, settings.target_root)
     for r in rows:
         del r["created_us"]
+    _round(rows, PRICE_FIELDS, tick)
     return rows
 
 
-def live_bars(wh: Warehouse, root: str, since: dt.datetime | None,
-              now: dt.datetime) -> list[dict[str, Any]]:
-    """Outright 1-minute bars of the 5 minutes ending at the root's newest bar, after `since`."""
-    params = {"root": root, "floor": now - LIVE_LOOKBACK, "since": since or EPOCH}
-    return wh.query_file(SQL, "live_bars.sql", params).to_pylist()
+def headline(wh: Warehouse, settings: Settings, now: dt.datetime) -> dict[str, Any]:
+    """Today's served forecast per horizon, from one origin (the newest served origin of any
+    horizon): price, change against the origin's close, interval, who served it, when it was
+    made, and the interval's track record from the model report."""
+    floor = now.date() - dt.timedelta(days=HEADLINE_DAYS)
+    parts = [wh.render(SQL, "headline.sql", table=table_of("predictions", settings, h))
+             for h in settings.horizons]
+    latest = {r["horizon"]: r for r in
+              wh.query_rows(" UNION ALL ".join(f"({p.strip()})" for p in parts), {"floor": floor})}
+    origin = max((r["date"] for r in latest.values()), default=None)
+    report = {r["horizon"]: r for r in model_report_rows(wh, settings) if r["forecaster"] == "served"}
+    tick = tick_of(settings, settings.target_root)
+    units = settings.price_units.get(settings.target_root, "")
+    horizons = []
+    for h in settings.horizons:
+        r = latest.get(h)
+        if r is None or r["date"] != origin:
+            horizons.append({"horizon": h, "available": False,
+                             "note": (f"no served {h} forecast from the {origin} close; "
+                                      if origin else "") + FILL["forecast"]})
+            continue
+        change = (r["predicted_value"] - r["origin_close"]
+                  if r["predicted_value"] is not None and r["origin_close"] is not None else None)
+        pct = (100 * change / r["origin_close"]) if change is not None and r["origin_close"] else None
+        horizons.append({
+            "horizon": h, "available": True, "origin": r["date"], "target_date": r["target_date"],
+            "origin_close": to_tick(r["origin_close"], tick),
+            "predicted_value": to_tick(r["predicted_value"], tick),
+            "change": None if change is None else round(change, 4),
+            "change_pct": None if pct is None else round(pct, 2),
+            "lower": to_tick(r["confidence_interval_lower"], tick),
+            "upper": to_tick(r["confidence_interval_upper"], tick),
+            "interval_level": r["interval_level"], "served_by": r["served_by"],
+            "model_version": r["model_version"], "created_at": r["created_at"],
+            "served_text": served_text(r["served_by"], r["model_version"]),
+            "track_record": track_words(report.get(h)),
+        })
+    return {"root": settings.target_root, "units": units, "tick": tick, "origin": origin,
+            "horizons": horizons, "empty": None if origin else FILL["forecast"]}
 
 
-def history(wh: Warehouse, root: str, days: int, since: dt.date | None) -> list[dict[str, Any]]:
-    """Daily continuous closes: the `days` days ending at the newest date, after `since`."""
-    params = {"root": root, "days": days, "since": since or dt.date(1900, 1, 1)}
-    return wh.query_file(SQL, "history.sql", params).to_pylist()
+def served_text(served_by: str | None, version: str | None) -> str:
+    if served_by in (None, "random_walk"):
+        return RANDOM_WALK_TEXT
+    return f"{served_by} model {version}" if version else f"{served_by} model"
+
+
+def track_words(row: dict[str, Any] | None) -> dict[str, Any]:
+    """The interval's record in words and numbers, from the served row of the model report."""
+    if not row or row.get("coverage") is None or not row.get("n"):
+        return {"text": "no track record yet: " + FILL["report"], "coverage": None, "n": None,
+                "coverage_worst_year": None, "worst_year": None}
+    text = f"covered {100 * row['coverage']:.0f}% of {row['n']:,} past forecasts"
+    if row.get("coverage_worst_year") is not None:
+        year = f" ({row['worst_year']})" if row.get("worst_year") else ""
+        text += f"; worst year{year} {100 * row['coverage_worst_year']:.0f}%"
+    return {"text": text, "coverage": row["coverage"], "n": row["n"],
+            "coverage_worst_year": row.get("coverage_worst_year"), "worst_year": row.get("worst_year")}
+
+
+def track_record(wh: Warehouse, settings: Settings, horizon: str) -> dict[str, Any]:
+    """Every served walk-forward forecast of `horizon` with its realised price, and whether
+    the interval held it (computed in SQL from the stored values)."""
+    assert horizon in HORIZONS
+    rows = wh.query_file(SQL, "track_record.sql", {"horizon": horizon},
+                         table=table_of("backtest", settings, horizon)).to_pylist()
+    hits = sum(1 for r in rows if r["hit"])
+    _round(rows, PRICE_FIELDS, tick_of(settings, settings.target_root))
+    return {"horizon": horizon, "rows": rows, "hits": hits, "misses": len(rows) - hits,
+            "coverage": hits / len(rows) if rows else None,
+            "empty": None if rows else FILL["track"]}
+
+
+# ---- the model report ------------------------------------------------------------------------
+def _report_exists(wh: Warehouse) -> bool:
+    try:
+        return wh.table_exists(REPORT)
+    except (KeyError, ValueError, WarehouseError):  # not in this build's catalogue yet
+        return False
+
+
+def model_report_rows(wh: Warehouse, settings: Settings) -> list[dict[str, Any]]:
+    if not _report_exists(wh):
+        return []
+    rows = wh.query_file(SQL, "model_report.sql", {"surface": surface(settings)}).to_pylist()
+    order = {h: i for i, h in enumerate(HORIZONS)}
+    rank = {f: i for i, f in enumerate(FORECASTERS)}
+    rows.sort(key=lambda r: (order.get(r["horizon"], 99), rank.get(r["forecaster"], 99),
+                             r["forecaster"] or ""))
+    return rows
 
 
 def metrics(wh: Warehouse, settings: Settings) -> dict[str, Any]:
-    """Walk-forward metrics per horizon and model: the model registry's when it is there,
-    else computed in SQL from the backtest tables (with the naive forecast as baseline)."""
-    try:
-        from cbi.models.registry import metrics_table
-    except ImportError:  # the models area is not installed: score the backtest tables
-        metrics_table = None
-    if metrics_table is not None:
-        rows = [dict(r) for r in metrics_table(settings, surface=surface(settings))]
-        if rows:  # an empty registry (nothing trained yet) falls through to the backtests
-            return {"source": "registry", "rows": rows}
-    return {"source": "backtest", "rows": backtest_metrics(wh, settings)}
+    """Walk-forward accuracy per horizon and forecaster (served, learners, baselines) from
+    `predictions.model_report`, each judged against the random walk of its horizon."""
+    rows = model_report_rows(wh, settings)
+    for r in rows:
+        r["verdict"] = verdict(r)
+    return {"surface": surface(settings), "interval_level": settings.interval_level,
+            "rows": rows, "empty": None if rows else FILL["report"]}
 
 
-def backtest_metrics(wh: Warehouse, settings: Settings) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for horizon in settings.horizons:
-        params = {"horizon": horizon, "default_level": settings.interval_level}
-        found = wh.query_file(SQL, "backtest_metrics.sql", params,
-                              table=table_of("backtest", settings, horizon)).to_pylist()
-        rows.extend(_with_naive(horizon, found))
-    return rows
+def verdict(r: dict[str, Any], level: float = 0.05) -> str:
+    """How a forecaster compares with the random walk: `baseline` (it is the random walk),
+    `better` (lower MASE and a Diebold-Mariano p-value under 5%), `worse` (higher MASE with
+    p < 5%), or `same` (no significant difference)."""
+    if r["forecaster"] == "random_walk":
+        return "baseline"
+    mase, p = r.get("mase"), r.get("dm_pvalue")
+    if mase is None:
+        return "same"
+    if p is not None and p < level:
+        return "better" if mase < 1 else "worse"
+    return "same"
 
 
-def _with_naive(horizon: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each model's row, then one naive baseline row per model version (same rows scored)."""
-    out = []
-    for r in found:
-        out.append({"horizon": horizon, "model": r["model"], "model_version": r["model_version"],
-                    "n": r["n"], "mase": r["mase"], "mae": r["mae"], "rmse": r["rmse"],
-                    "directional_accuracy": r["directional_accuracy"], "coverage": r["coverage"],
-                    "interval_width": r["interval_width"], "pinball": r["pinball"],
-                    "interval_level": r["interval_level"], "is_current": bool(r["is_current"])})
-        out.append({"horizon": horizon, "model": "naive", "model_version": r["model_version"],
-                    "n": r["n"], "mase": 1.0 if r["naive_mae"] else None, "mae": r["naive_mae"],
-                    "rmse": r["naive_rmse"], "directional_accuracy": None, "coverage": None,
-                    "interval_width": None, "pinball": None, "interval_level": None,
-                    "is_current": False})
-    return out
+# ---- prices ------------------------------------------------------------------------------
+def live_bars(wh: Warehouse, settings: Settings, root: str, since: dt.datetime | None,
+              now: dt.datetime) -> tuple[list[dict[str, Any]], bool]:
+    """Outright 1-minute bars of the 5 minutes ending at the root's newest bar, after `since`;
+    and whether any came from the sandbox."""
+    params = {"root": root, "floor": now - LIVE_LOOKBACK, "since": since or EPOCH}
+    rows = wh.query_file(SQL, "live_bars.sql", params).to_pylist()
+    simulated = _sandboxed(rows)
+    _round(rows, ("close",), tick_of(settings, root))
+    return rows, simulated
+
+
+def contract_order(symbol: str, today: dt.date) -> tuple[int, int, str]:
+    """Sort key by expiry: `ZLN5` is July of the first year ending in 5 from last year on."""
+    m = re.search(r"([FGHJKMNQUVXZ])(\d{1,2})$", symbol)
+    if not m:
+        return (9999, 99, symbol)
+    digits = int(m.group(2))
+    if len(m.group(2)) == 1:
+        year = today.year - today.year % 10 + digits
+        if year < today.year - 1:
+            year += 10
+    else:
+        year = today.year - today.year % 100 + digits
+    return (year, MONTH_CODES.index(m.group(1)), symbol)
+
+
+def live_panel(wh: Warehouse, settings: Settings, root: str, now: dt.datetime) -> dict[str, Any]:
+    """The live panel: the last 5 minutes of bars, the last price of the most traded outright
+    (its time and contract), and the front-month curve. What the stream sends."""
+    bars, simulated = live_bars(wh, settings, root, None, now)
+    curve_rows = wh.query_file(SQL, "curve.sql", {
+        "root": root, "floor": now - LIVE_LOOKBACK,
+        "day_floor": (now - CURVE_DAILY_LOOKBACK).date()}).to_pylist()
+    simulated = _sandboxed(curve_rows) or simulated
+    best: dict[str, dict[str, Any]] = {}
+    for r in curve_rows:  # a minute bar (pref 1) beats the daily close (pref 2)
+        if r["symbol"] not in best or r["pref"] < best[r["symbol"]]["pref"]:
+            best[r["symbol"]] = r
+    tick = tick_of(settings, root)
+    curve = [{"symbol": s, "close": to_tick(r["close"], tick), "at": r["at"],
+              "from": "1m" if r["pref"] == 1 else "1d"}
+             for s, r in sorted(best.items(), key=lambda kv: contract_order(kv[0], now.date()))]
+    volume: dict[str, int] = {}
+    for b in bars:
+        volume[b["symbol"]] = volume.get(b["symbol"], 0) + (b["volume"] or 0)
+    front = max(sorted(volume), key=lambda s: volume[s]) if volume else None
+    last = next((b for b in reversed(bars) if b["symbol"] == front), None)
+    return {"root": root, "simulated": simulated, "bars": bars,
+            "last": None if last is None else {"symbol": front, "close": last["close"],
+                                               "ts_event": last["ts_event"]},
+            "curve": curve, "empty": None if bars or curve else FILL["live"]}
+
+
+def live_mark(wh: Warehouse, root: str, now: dt.datetime) -> tuple:
+    row = wh.query_rows(wh.render(SQL, "live_mark.sql"), {"root": root, "floor": now - LIVE_LOOKBACK})
+    return (row[0]["ts"], row[0]["written"]) if row else (None, None)
+
+
+def history(wh: Warehouse, settings: Settings, root: str, days: int,
+            since: dt.date | None) -> tuple[list[dict[str, Any]], bool]:
+    """Daily continuous closes: the `days` days ending at the newest date, after `since`;
+    and whether any came from the sandbox."""
+    params = {"root": root, "days": days, "since": since or dt.date(1900, 1, 1)}
+    rows = wh.query_file(SQL, "history.sql", params).to_pylist()
+    simulated = _sandboxed(rows)
+    _round(rows, ("close",), tick_of(settings, root))
+    return rows, simulated
+
+
+# ---- provenance, freshness, runs -------------------------------------------------------------
+def provenance(wh: Warehouse, settings: Settings, now: dt.datetime) -> list[str]:
+    """The kinds of data the page shows that hold sandbox rows (empty: all live-sourced)."""
+    params = {"root": settings.target_root, "floor": now - LIVE_LOOKBACK,
+              "day_floor": (now - dt.timedelta(days=PROVENANCE_DAYS)).date(),
+              "floor_news": now - dt.timedelta(days=PROVENANCE_DAYS)}
+    rows = wh.query_file(SQL, "provenance.sql", params).to_pylist()
+    return [r["data"] for r in rows if r["sandbox"]]
 
 
 def status(wh: Warehouse, settings: Settings, now: dt.datetime) -> dict[str, Any]:
-    """Feed watermarks with their age, the latest run of each job."""
-    feeds = []
-    for row in wh.query_file(SQL, "feed_status.sql").to_pylist():
-        mark = row["watermark"]
-        age = (now - mark).total_seconds() / 60 if mark else None
-        stale = None
-        if row["feed"] == "databento" and age is not None:  # bars are expected every minute
-            stale = age > settings.stale_after_minutes
-        feeds.append({**row, "age_minutes": None if age is None else round(age, 1), "stale": stale})
+    """Freshness (newest observation and when it was written, each with its age) per feed
+    and subject, the latest run of each job, and which data came from the sandbox."""
+    from cbi.ops import alerts
+    from cbi.ops.status import freshness_rows
+
+    fresh = freshness_rows(alerts.freshness(wh, settings, now), wh, now)
     runs = wh.query_file(SQL, "last_runs.sql", {"since": now - RUNS_LOOKBACK}).to_pylist()
     for run in runs:
         run["error"] = redact(run["error"]) if run["error"] else None
-    return {"feeds": feeds, "runs": runs}
+    sandbox = provenance(wh, settings, now)
+    newest = max((f["observed_at"] for f in fresh if f["observed_at"] is not None), default=None)
+    return {"freshness": fresh, "runs": runs, "sandbox_data": sandbox, "simulated": bool(sandbox),
+            "data_as_of": newest,
+            "empty": {"freshness": None if newest else FILL["freshness"],
+                      "runs": None if runs else FILL["runs"]}}

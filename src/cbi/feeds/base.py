@@ -98,9 +98,11 @@ def run_source(wh: Warehouse, source: Source, settings: Any, **options: Any) -> 
     return {"rows_read": read, "rows_written": written}
 
 
-def use_sandbox(settings: Any, key: str | None) -> bool:
-    """Sandbox when asked, or when unset and no API key is configured (simulated data)."""
-    return bool(settings.sandbox) if settings.sandbox is not None else key is None
+def use_sandbox(settings: Any, key: str | None = None) -> bool:
+    """Sandbox (simulated data) only when asked: `sandbox = true` (the demo and tests set it).
+    Otherwise the live service, whose missing key is an error naming it: a key's absence never
+    switches a feed to simulated data. (`key` is accepted for old callers and ignored.)"""
+    return settings.sandbox is True
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ import datetime as dt
 import io
 import logging
 import queue
+import re
 import threading
 import time
 from typing import Any, Callable, Iterator
@@ -35,6 +36,7 @@ import requests
 import zstandard
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
+from cbi import calendar
 from cbi.feeds.base import get_watermark, set_watermark
 from cbi.feeds.validate import BarError, check_bars, split_bars
 from cbi.sandbox.databento_data import OHLCV_DTYPE
@@ -201,13 +203,41 @@ def symbol_map(metadata: dbn.Metadata, default_root: str | None = None) -> dict[
     return out
 
 
+#: A CME futures symbol: root, then (for a contract) month code and 1–2 year digits; a spread
+#: joins two with '-'; a parent is ROOT.FUT; a vendor continuous series is the root alone.
+_CONTRACT = re.compile(r"^(?P<root>[A-Z0-9]{1,4}?)(?P<month>[FGHJKMNQUVXZ])(?P<year>\d{1,2})$")
+_ROOT = re.compile(r"^[A-Z0-9]{1,4}$")
+
+
 def root_of(symbol: str) -> str:
-    """ZLH5 -> ZL, ESZ4-ESH5 -> ES (root: the letters before the month code and year digit)."""
-    return symbol.split("-")[0].split(".")[0][:-2]
+    """ZLH5 -> ZL, ZLH25 -> ZL, ESZ4-ESH5 -> ES, ZL.FUT -> ZL, ZL (a vendor continuous series)
+    -> ZL. Anything else is refused: a root is never guessed."""
+    text = symbol.strip().upper()
+    leg = text.split("-")[0]
+    if leg.endswith(".FUT"):
+        leg = leg[:-4]
+    match = _CONTRACT.match(leg)
+    if match and (text == leg or "-" in text or text.endswith(".FUT")):
+        return match["root"]
+    if _ROOT.match(leg) and "-" not in text:
+        return leg
+    raise BarError(f"symbol {symbol!r}: not a CME futures symbol (ROOT, ROOT+month+year like "
+                   f"ZLH5, a spread like ZLH5-ZLK5, or ROOT.FUT)")
 
 
-def to_arrow(records: np.ndarray, symbols: dict[int, tuple[str, str]]) -> pa.Table:
-    """OHLCV records -> rows of databento_futures_ohlcv_1m (UTC, float prices, int volume)."""
+def is_contract(symbol: str) -> bool:
+    """True for one contract month (ZLH5), False for a root alone (a vendor continuous series)."""
+    return bool(_CONTRACT.match(symbol.strip().upper().split("-")[0]))
+
+
+def source_of(settings: Any) -> str:
+    """What rows fetched with these settings are: 'sandbox' (simulated) or 'databento'."""
+    return "sandbox" if use_sandbox(settings) else "databento"
+
+
+def to_arrow(records: np.ndarray, symbols: dict[int, tuple[str, str]], source: str = "databento") -> pa.Table:
+    """OHLCV records -> rows of databento_futures_ohlcv_1m (UTC, float prices, int volume);
+    `source` says where they came from ('databento', 'sandbox' or 'file')."""
     ids = records["instrument_id"].astype(np.int64)
     known = np.array(sorted(symbols), dtype=np.int64)
     pos = np.searchsorted(known, ids)
@@ -229,6 +259,7 @@ def to_arrow(records: np.ndarray, symbols: dict[int, tuple[str, str]]) -> pa.Tab
         raw = records[name]
         columns[name] = pa.array(np.where(raw == np.iinfo(np.int64).max, np.nan, raw * 1e-9))
     columns["volume"] = pa.array(records["volume"].astype(np.int64))
+    columns["source"] = pa.array([source] * len(records), pa.string())
     columns["ingest_timestamp"] = pa.array(np.full(len(records), np.datetime64(now.replace(tzinfo=None), "us")),
                                            pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
     return pa.table(columns)
@@ -247,18 +278,12 @@ def _get_range(client: db.Historical, settings: Any, root: str, schema: str,
             raise
         capped = available_end(client, settings)  # the end moved back under us: ask again
         if capped <= start:
-            return to_arrow(np.zeros(0, OHLCV_DTYPE), {})
+            return to_arrow(np.zeros(0, OHLCV_DTYPE), {}, source_of(settings))
         return _get_range(client, settings, root, schema, start, min(end, capped))
     metadata, records = decode_dbn(store.reader.read())
-    rows = to_arrow(records, symbol_map(metadata, root))
+    rows = to_arrow(records, symbol_map(metadata, root), source_of(settings))
     check_bars(rows, f"databento {what}", start=start, end=end, row_label="record")
     return rows
-
-
-def session_open(trading_date: dt.date) -> dt.datetime:
-    """17:00 America/Chicago on the evening before `trading_date`: where its session starts."""
-    local = dt.datetime.combine(trading_date - dt.timedelta(days=1), dt.time(17), market.CHICAGO)
-    return local.astimezone(UTC)
 
 
 def poll_job(wh: Warehouse, settings: Any, **options: Any) -> dict[str, Any]:
@@ -283,10 +308,11 @@ def poll_job(wh: Warehouse, settings: Any, **options: Any) -> dict[str, Any]:
 def poll_root(wh: Warehouse, client: db.Historical, settings: Any, root: str, end: dt.datetime,
               start: Any = None, progress: Callable[[str], None] | None = None) -> dict[str, int]:
     watermark = get_watermark(wh, FEED, root)
-    minute_from = session_open(market.trading_date(end) - dt.timedelta(days=settings.databento_minute_days))
+    minute_from = calendar.session_open(root, calendar.next_trading_date(
+        root, calendar.trading_date_of(root, end) - dt.timedelta(days=settings.databento_minute_days)))
     begin = _utc(start) if start else (_utc(watermark) if watermark else minute_from)
     counts = {"rows_read": 0, "rows_written": 0, "requests": 0}
-    for chunk_start, chunk_end, schema in plan(begin, end, minute_from):
+    for chunk_start, chunk_end, schema in plan(root, begin, end, minute_from):
         if progress:
             progress(f"{root} {schema} {chunk_start:%Y-%m-%d %H:%M} -> {chunk_end:%Y-%m-%d %H:%M}")
         rows = _get_range(client, settings, root, schema, chunk_start, chunk_end)
@@ -297,14 +323,16 @@ def poll_root(wh: Warehouse, client: db.Historical, settings: Any, root: str, en
     return counts
 
 
-def plan(begin: dt.datetime, end: dt.datetime, minute_from: dt.datetime) -> Iterator[tuple[dt.datetime, dt.datetime, str]]:
+def plan(root: str, begin: dt.datetime, end: dt.datetime,
+         minute_from: dt.datetime) -> Iterator[tuple[dt.datetime, dt.datetime, str]]:
     """Hourly chunks (whole sessions) before `minute_from`, then 1-minute chunks of a day."""
     if begin < minute_from:
-        day = market.trading_date(begin)
-        cursor = session_open(day) if session_open(day) <= begin else begin
+        opens = calendar.session_open(root, calendar.trading_date_of(root, begin))
+        cursor = min(opens, begin)
         while cursor < min(minute_from, end):
-            nxt = min(session_open(market.trading_date(cursor) + dt.timedelta(days=HOURLY_CHUNK_DAYS)),
-                      minute_from, end)
+            later = calendar.next_trading_date(
+                root, calendar.trading_date_of(root, cursor) + dt.timedelta(days=HOURLY_CHUNK_DAYS))
+            nxt = min(calendar.session_open(root, later), minute_from, end)
             yield cursor, nxt, "ohlcv-1h"
             cursor = nxt
         begin = minute_from
@@ -319,11 +347,11 @@ def apply_bars(wh: Warehouse, root: str, rows: pa.Table, schema: str) -> int:
     if rows.num_rows == 0:
         return 0
     if schema == "ohlcv-1h":  # straight to daily bars: hours roll up exactly by trading date
-        daily = market.daily_from_bars(rows, source="databento_1h")
+        daily = market.daily_from_bars(rows)
         result = wh.merge(market.DAILY, daily)
         first = daily.column("date").to_numpy(zero_copy_only=False).min()
         return result.inserted + result.updated + market.update_continuous(wh, root, first)
-    result = wh.merge(TABLE, rows)
+    result = wh.merge(TABLE, market.stamp_trading_dates(rows))
     extent = pc.min_max(rows.column("ts_event"))
     refreshed = market.refresh_after_bars(wh, root, extent["min"].as_py(), extent["max"].as_py())
     return result.inserted + result.updated + refreshed
@@ -331,18 +359,29 @@ def apply_bars(wh: Warehouse, root: str, rows: pa.Table, schema: str) -> int:
 
 # ---- live ---------------------------------------------------------------------------------
 class LiveBuffer:
-    """Records from the Live callback thread, flushed in small batches by the stream loop."""
+    """Records from the Live callback thread, flushed in small batches by the stream loop.
+    Each instrument's root is the subscription's: a mapping names the parent symbol it
+    came from (`ZL.FUT`), and `subscribed` says which root that parent is."""
 
-    def __init__(self) -> None:
+    def __init__(self, roots: list[str], source: str = "databento") -> None:
         self.bars: list[Any] = []
         self.symbols: dict[int, tuple[str, str]] = {}
+        self.subscribed = {f"{root}.FUT": root for root in roots}
+        self.source = source
+        #: root -> the earliest quarantined minute: the watermark stays there, so the next
+        #: Historical backfill (every reconnect, every poll) fetches that minute again.
+        self.held: dict[str, dt.datetime] = {}
 
     def add(self, record: Any) -> None:
         if isinstance(record, dbn.OHLCVMsg):
             self.bars.append(record)
         elif isinstance(record, dbn.SymbolMappingMsg):
-            self.symbols[record.instrument_id] = (record.stype_out_symbol,
-                                                  root_of(record.stype_in_symbol))
+            root = self.subscribed.get(record.stype_in_symbol)
+            if root is None:
+                log.warning("databento live: mapping for %r, which was not subscribed; ignored",
+                            record.stype_in_symbol)
+                return
+            self.symbols[record.instrument_id] = (record.stype_out_symbol, root)
         elif isinstance(record, dbn.ErrorMsg):
             log.error("databento live gateway error: %s", redact(record.err))
 
@@ -350,18 +389,25 @@ class LiveBuffer:
         if not self.bars:
             return 0
         records, self.bars = records_array(self.bars), []
-        rows = to_arrow(records, self.symbols)
+        rows = to_arrow(records, self.symbols, self.source)
         good, bad, reasons = split_bars(rows)
         if bad.num_rows:
             quarantine(wh, bad, reasons)
+            self._hold(bad)
         written = 0
-        for root in set(good.column("root").to_pylist()):
+        for root in set(good.column("root").to_pylist()) - {None}:
             part = good.filter(pc.equal(good.column("root"), root))
             written += apply_bars(wh, root, part, "ohlcv-1m")
             newest = pc.max(part.column("ts_event")).as_py()
             # the newest minute may still get bars of other contracts: re-poll it, never skip it
-            set_watermark(wh, FEED, root, newest, {"schema": "ohlcv-1m", "via": "live"})
+            mark = min(newest, self.held.get(root, newest))
+            set_watermark(wh, FEED, root, mark, {"schema": "ohlcv-1m", "via": "live"})
         return written
+
+    def _hold(self, bad: pa.Table) -> None:
+        for row in bad.select(["root", "ts_event"]).to_pylist():
+            if row["root"] and row["ts_event"]:
+                self.held[row["root"]] = min(row["ts_event"], self.held.get(row["root"], row["ts_event"]))
 
 
 def quarantine(wh: Warehouse, bad: pa.Table, reasons: list[str]) -> None:
@@ -415,7 +461,7 @@ def _stream(wh: Warehouse, settings: Any, resume: dt.datetime, stop: threading.E
                      symbols=[f"{r}.FUT" for r in settings.roots],
                      start=resume)  # the Historical end: minutes ago, within Live's replay day
     client.start()
-    buffer, last_flush = LiveBuffer(), time.monotonic()
+    buffer, last_flush = LiveBuffer(settings.roots, source_of(settings)), time.monotonic()
     try:
         while not stop.is_set():
             with contextlib.suppress(queue.Empty):

@@ -112,8 +112,15 @@ def parse_date(raw: Any, where: str, field: str) -> dt.date:
         raise ValueError(f"{where}: field {field!r} is {raw!r}, not a YYYY-MM-DD date") from None
 
 
+def provenance(label: str) -> str:
+    """The `source` column of a row from the endpoint labelled `label`: 'sandbox' for the
+    simulated stand-in, else 'fred' (the live service)."""
+    return "sandbox" if label.endswith("sandbox") else FEED
+
+
 def normalize(series_id: str, observations: list[dict], source: str) -> pa.Table:
-    """FRED observations -> rows of market_data.fred_economic_indicators."""
+    """FRED observations -> rows of market_data.fred_economic_indicators; `source` is the
+    endpoint's label, stored as its provenance ('fred' or 'sandbox')."""
     cols: dict[str, list] = {k: [] for k in ("date", "realtime_start", "realtime_end", "value")}
     for i, obs in enumerate(observations):
         where = f"FRED {series_id} observation {i}"
@@ -129,7 +136,7 @@ def normalize(series_id: str, observations: list[dict], source: str) -> pa.Table
         "realtime_start": pa.array(cols["realtime_start"], pa.date32()),
         "realtime_end": pa.array(cols["realtime_end"], pa.date32()),
         "value": pa.array(cols["value"], pa.float64()),
-        "source": pa.array([source] * n, pa.string()),
+        "source": pa.array([provenance(source)] * n, pa.string()),
         "ingest_timestamp": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
     })
 

@@ -2,8 +2,10 @@
 
 FRED's download button has produced two header styles: `DATE,ID` with "." for a missing
 value (older), and `observation_date,ID` with an empty field (newer). The series id is the
-second header. A download carries no vintage, so `realtime_start` is set by a publication
-lag: the observation date plus `fred_publication_lag_days[series]` business days (the
+second header. A download carries no vintage, so `realtime_start` is set by the series'
+publication rule: a weekly release (`fred_weekly_release`, e.g. H.10's broad dollar index)
+is first known on the given weekday after the observation's week; any other series the
+observation date plus `fred_publication_lag_days[series]` US federal business days (the
 'default' entry for others; 1 = the next business day). `realtime_end` stays NULL (open).
 That is an assumption, and the import says so in its result.
 """
@@ -16,7 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
+from pandas.tseries.holiday import USFederalHolidayCalendar
+from pandas.tseries.offsets import CustomBusinessDay
 
 from cbi.feeds.fred import TABLE, parse_date, parse_value
 
@@ -30,25 +36,54 @@ class FredFile:
     header_style: str  # "DATE" (old, '.' missing) or "observation_date" (new, empty missing)
     rows: pa.Table
     lag_days: int
+    weekly_release: str | None = None
 
     @property
     def missing(self) -> int:
         return self.rows.column("value").null_count
 
 
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI")
+#: US federal business days: when the Fed, the Treasury and the EIA publish.
+FEDERAL_DAY = CustomBusinessDay(calendar=USFederalHolidayCalendar())
+
+
 def add_business_days(d: dt.date, n: int) -> dt.date:
-    while n > 0:
-        d += dt.timedelta(days=1)
-        if d.weekday() < 5:
-            n -= 1
-    return d
+    return (pd.Timestamp(d) + n * FEDERAL_DAY).date()
+
+
+def weekly_known_on(d: dt.date, weekday: str) -> dt.date:
+    """The given weekday of the week after the one holding `d` (weeks start on Monday)."""
+    if weekday.upper() not in WEEKDAYS:
+        raise ValueError(f"weekly release day {weekday!r}: use one of {', '.join(WEEKDAYS)}")
+    next_monday = d + dt.timedelta(days=7 - d.weekday())
+    return next_monday + dt.timedelta(days=WEEKDAYS.index(weekday.upper()))
+
+
+def known_on(series_id: str, dates: list[dt.date], lags: dict[str, int],
+             weekly: dict[str, str] | None = None) -> list[dt.date]:
+    """When each observation of a series was first published (its `realtime_start`)."""
+    if series_id in (weekly or {}):
+        return [weekly_known_on(d, weekly[series_id]) for d in dates]
+    if not dates:
+        return []
+    # a weekend observation (calendar-daily series) counts from the Friday before
+    days = np.busday_offset(np.array(dates, dtype="datetime64[D]"), lag_for(series_id, lags),
+                            roll="backward", holidays=_federal_holidays())
+    return days.astype(dt.date).tolist()
+
+
+def _federal_holidays() -> np.ndarray:
+    return np.array(USFederalHolidayCalendar().holidays("1950-01-01", "2045-12-31"),
+                    dtype="datetime64[D]")
 
 
 def lag_for(series_id: str, lags: dict[str, int]) -> int:
     return int(lags.get(series_id, lags.get("default", 1)))
 
 
-def read_fred_csv(path: str | Path, lags: dict[str, int]) -> FredFile:
+def read_fred_csv(path: str | Path, lags: dict[str, int],
+                  weekly: dict[str, str] | None = None) -> FredFile:
     """Parse one download; a bad header, date or value raises naming file, row and field."""
     path = Path(path)
     with path.open(newline="", encoding="utf-8-sig") as fh:
@@ -65,7 +100,9 @@ def read_fred_csv(path: str | Path, lags: dict[str, int]) -> FredFile:
             where = f"{path}: row {line}"
             dates.append(parse_date(row[0].strip(), where, header[0]))
             values.append(parse_value(row[1].strip(), where))
-    return FredFile(path, series_id, style, _table(series_id, dates, values, lag, path.name), lag)
+    published = known_on(series_id, dates, lags, weekly)
+    return FredFile(path, series_id, style, _table(series_id, dates, values, published), lag,
+                    (weekly or {}).get(series_id))
 
 
 def _header(path: Path, header: list[str] | None) -> tuple[str, str]:
@@ -78,24 +115,25 @@ def _header(path: Path, header: list[str] | None) -> tuple[str, str]:
     return series_id, header[0].strip()
 
 
-def _table(series_id: str, dates: list[dt.date], values: list[float | None], lag: int,
-           name: str) -> pa.Table:
+def _table(series_id: str, dates: list[dt.date], values: list[float | None],
+           published: list[dt.date]) -> pa.Table:
     n = len(dates)
     now = dt.datetime.now(dt.timezone.utc)
     return pa.table({
         "series_id": pa.array([series_id] * n, pa.string()),
         "date": pa.array(dates, pa.date32()),
-        "realtime_start": pa.array([add_business_days(d, lag) for d in dates], pa.date32()),
+        "realtime_start": pa.array(published, pa.date32()),
         "realtime_end": pa.array([None] * n, pa.date32()),
         "value": pa.array(values, pa.float64()),
-        "source": pa.array([f"file:{name}"] * n, pa.string()),
+        "source": pa.array(["file"] * n, pa.string()),  # provenance: a vendor-file import
         "ingest_timestamp": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
     })
 
 
 def import_files(wh, settings, paths: Iterable[str | Path]) -> dict[str, Any]:
     """Parse every file first (nothing is written if any is bad), then merge each."""
-    files = [read_fred_csv(p, settings.fred_publication_lag_days) for p in paths]
+    files = [read_fred_csv(p, settings.fred_publication_lag_days, settings.fred_weekly_release)
+             for p in paths]
     out: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "files": []}
     for f in files:
         result = wh.merge(TABLE, f.rows)
@@ -105,5 +143,6 @@ def import_files(wh, settings, paths: Iterable[str | Path]) -> dict[str, Any]:
             "file": str(f.path), "series_id": f.series_id, "header": f.header_style,
             "rows": f.rows.num_rows, "missing": f.missing, "inserted": result.inserted,
             "updated": result.updated, "lag_business_days": f.lag_days,
+            "weekly_release": f.weekly_release,
         })
     return out

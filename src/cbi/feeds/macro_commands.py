@@ -54,8 +54,15 @@ def _print_files(console, result: dict) -> None:
         console.print(
             f"{f['file']}: {f['series_id']} ({f['header']} header), {f['rows']} rows, "
             f"{f['missing']} missing -> NULL, {f['inserted']} new, {f['updated']} updated; "
-            f"no vintage in a download: realtime_start = date + {f['lag_business_days']} "
-            "business day(s) (setting fred_publication_lag_days)", highlight=False)
+            f"no vintage in a download: realtime_start = {_publication(f)}", highlight=False)
+
+
+def _publication(f: dict) -> str:
+    if f.get("weekly_release"):
+        return (f"the {f['weekly_release']} after the observation's week (a weekly release; "
+                "setting fred_weekly_release)")
+    return (f"date + {f['lag_business_days']} business day(s) (US federal) "
+            "(setting fred_publication_lag_days)")
 
 
 def ingest_news(

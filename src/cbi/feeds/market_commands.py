@@ -69,6 +69,8 @@ def ingest_bars(
             result = import_bars(wh, files, root=root)
         except (BarError, OSError, ValueError) as exc:
             fail(str(exc))
+    for note in result["notes"]:
+        console.print(note, highlight=False)
     for f in result["files"]:
         console.print(f"{f['file']}: {f['rows']} bars -> {f['table']}: {f['inserted']} new, "
                       f"{f['updated']} updated", highlight=False)

@@ -106,8 +106,9 @@ def _iso(t: dt.datetime) -> str:
 
 
 # ---- normalise ---------------------------------------------------------------------------
-def normalize(query: str, articles: list[dict]) -> pa.Table:
-    """Articles -> rows of market_data.news_articles, deduplicated by URL (last wins)."""
+def normalize(query: str, articles: list[dict], source: str = "newsapi") -> pa.Table:
+    """Articles -> rows of market_data.news_articles, deduplicated by URL (last wins).
+    `source` is the endpoint's label: rows store 'sandbox' or 'newsapi' as their provenance."""
     by_url: dict[str, dict] = {}
     for i, a in enumerate(articles):
         url = a.get("url")
@@ -120,14 +121,15 @@ def normalize(query: str, articles: list[dict]) -> pa.Table:
     return pa.table({
         "url": pa.array(list(by_url), pa.string()),
         "published_at": pa.array([r["_published"] for r in rows], pa.timestamp("us", tz="UTC")),
-        "source": pa.array([(r.get("source") or {}).get("name") for r in rows], pa.string()),
+        "publisher": pa.array([(r.get("source") or {}).get("name") for r in rows], pa.string()),
         "author": pa.array([r.get("author") for r in rows], pa.string()),
         "title": pa.array([r.get("title") for r in rows], pa.string()),
         "description": pa.array([r.get("description") for r in rows], pa.string()),
         "content": pa.array([r.get("content") for r in rows], pa.string()),
         "query": pa.array([query] * n, pa.string()),
-        "sentiment_score": pa.array(sentiment.score_many(texts), pa.float64()),
+        "sentiment_score": pa.array(sentiment.score_many(texts, query), pa.float64()),
         "sentiment_model": pa.array([sentiment.MODEL] * n, pa.string()),
+        "source": pa.array(["sandbox" if source.endswith("sandbox") else "newsapi"] * n, pa.string()),
         "ingest_timestamp": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
     })
 
@@ -202,7 +204,7 @@ def _run_query(wh, client: NewsClient, query: str, now: dt.datetime, hours: floa
     start = max(mark, now - REACH) if mark else now - REACH
     for lo, hi in windows(start, now, hours):
         articles, truncated = client.window(query, lo, hi)
-        rows = normalize(query, articles)
+        rows = normalize(query, articles, out["source"])
         result = wh.merge(TABLE, rows)
         out["rows_read"] += len(articles)
         out["rows_written"] += result.inserted + result.updated

@@ -1,179 +1,289 @@
-"""Word lists of the commodity sentiment scorer: signs are the direction a word implies for the
-commodity's *price* (soybean oil first), not the mood of the sentence.
+"""Word lists of the commodity headline scorer, in plain English base forms.
 
-Kept apart from the rules in `sentiment.py` so the lists can grow without touching the logic.
-Loughran-McDonald gets commodity direction wrong ("drought" is negative in filings, bullish for
-soybean oil), so these lists are hand-written for futures headlines.
+`sentiment_text` stems every entry with the same Snowball stemmer it uses on headlines, so
+"boost" here also matches "boosting", "boosted" and "boosts". Signs are what a word means for
+a commodity's *price* as a trader reads it, not the mood of the sentence: "drought" is
+bullish, "bumper" bearish (Loughran-McDonald and VADER get these backwards or miss them).
 """
 
 from __future__ import annotations
 
-#: Words that say where the price went or is going, on their own ("futures rally").
-PRICE_WORDS: dict[str, float] = {
-    # up
-    "rally": 2.5, "rallies": 2.5, "rallied": 2.5, "rallying": 2.5,
-    "bullish": 2.5, "bull": 1.5, "bulls": 1.5,
-    "soar": 3.0, "soars": 3.0, "soared": 3.0, "soaring": 3.0,
-    "skyrocket": 3.2, "skyrockets": 3.2, "skyrocketed": 3.2,
-    "rebound": 1.8, "rebounds": 1.8, "rebounded": 1.8,
-    "recover": 1.3, "recovers": 1.3, "recovered": 1.3, "recovery": 1.2,
-    "strengthen": 1.5, "strengthens": 1.5, "strengthened": 1.5, "firm": 1.2, "firms": 1.2,
-    "firmer": 1.3, "higher": 1.5, "highs": 1.8, "outperform": 1.5, "upside": 1.5,
-    "breakout": 1.8, "spike": 2.2, "spikes": 2.2, "spiked": 2.2, "boom": 2.0, "booming": 2.0,
-    "upbeat": 1.5, "optimism": 1.3, "optimistic": 1.3, "rosy": 1.2, "buying": 1.0,
-    "rises": 1.8, "rise": 1.8, "rose": 1.8, "rising": 1.6, "gain": 1.8, "gains": 1.8,
-    "gained": 1.8, "jump": 2.3, "jumps": 2.3, "jumped": 2.3, "climb": 1.8, "climbs": 1.8,
-    "climbed": 1.8, "advance": 1.5, "advances": 1.5, "advanced": 1.5, "surge": 2.8,
-    "surges": 2.8, "surged": 2.8, "surging": 2.8, "up": 1.0, "increase": 1.3,
-    "increases": 1.3, "increased": 1.3, "boost": 1.6, "boosts": 1.6, "boosted": 1.6,
-    "lift": 1.5, "lifts": 1.5, "lifted": 1.5, "raise": 1.3, "raises": 1.3, "raised": 1.3,
-    "expand": 1.2, "expands": 1.2, "grow": 1.2, "grows": 1.2, "growth": 1.0,
-    # down
-    "plunge": -3.0, "plunges": -3.0, "plunged": -3.0, "plunging": -3.0,
-    "bearish": -2.5, "bear": -1.5, "bears": -1.5,
-    "slump": -2.5, "slumps": -2.5, "slumped": -2.5, "tumble": -2.5, "tumbles": -2.5,
-    "tumbled": -2.5, "crash": -3.2, "crashes": -3.2, "crashed": -3.2, "collapse": -3.0,
-    "collapses": -3.0, "collapsed": -3.0, "sink": -2.2, "sinks": -2.2, "sank": -2.2,
-    "sell-off": -2.3, "selloff": -2.3, "slide": -2.0, "slides": -2.0, "slid": -2.0,
-    "weaken": -1.5, "weakens": -1.5, "weakened": -1.5, "weak": -1.5, "weaker": -1.5,
-    "lower": -1.5, "lows": -1.8, "downside": -1.5, "pressure": -1.2, "pressured": -1.5,
-    "retreat": -1.5, "retreats": -1.5, "retreated": -1.5, "losses": -1.8, "loss": -1.5,
-    "pessimism": -1.3, "gloomy": -1.5, "selling": -1.0, "liquidation": -1.8,
-    "falls": -1.8, "fall": -1.8, "fell": -1.8, "falling": -1.6, "drop": -2.0, "drops": -2.0,
-    "dropped": -2.0, "decline": -1.8, "declines": -1.8, "declined": -1.8, "slip": -1.3,
-    "slips": -1.3, "slipped": -1.3, "dip": -1.2, "dips": -1.2, "dipped": -1.2, "down": -1.0,
-    "cut": -1.5, "cuts": -1.5, "slash": -2.0, "slashes": -2.0, "slashed": -2.0,
-    "reduce": -1.3, "reduces": -1.3, "reduced": -1.3, "shrink": -1.5, "shrinks": -1.5,
-    "shrank": -1.5, "ease": -1.0, "eases": -1.0, "eased": -1.0, "sag": -1.5, "sags": -1.5,
-    "shed": -1.5, "sheds": -1.5, "lose": -1.5, "loses": -1.5, "lost": -1.5,
-    "curb": -1.3, "curbs": -1.3, "halt": -1.5, "halts": -1.5, "halted": -1.5,
-    "cancel": -1.5, "cancels": -1.5, "cancelled": -1.5, "canceled": -1.5,
-    "build": 1.2, "builds": 1.2, "record": 1.5,
-    "weighs": -1.5, "weigh": -1.5, "weighed": -1.5, "lowers": -1.5, "lowered": -1.5, "trim": -1.2, "trims": -1.2, "trimmed": -1.2,
+#: Forms the stemmer cannot bring to a base form (irregular verbs), or would merge with
+#: another word ("ratings" -> "rate", "holdings" -> "hold").
+SURFACE: dict[str, str] = {
+    "rose": "rise", "risen": "rise", "fell": "fall", "fallen": "fall", "sank": "sink",
+    "sunk": "sink", "slid": "slide", "shrank": "shrink", "shrunk": "shrink", "grew": "grow",
+    "grown": "grow", "lost": "lose", "held": "hold", "gave": "give", "given": "give",
+    "sent": "send", "sold": "sell", "bought": "buy", "kept": "keep", "drove": "drive",
+    "driven": "drive", "swung": "swing", "led": "lead", "broke": "break", "ratings": "rating",
+    "holdings": "holding", "soy": "soybean", "aluminum": "aluminium", "natgas": "natgas",
+    "u.s.": "us", "opec+": "opec", "ore": "ore", "news": "news", "rates": "rate_",
+    "rate": "rate_", "tight": "tight", "tighter": "tight", "stronger": "strong",
+    "weaker": "weak", "firmer": "firm", "softer": "soft", "bigger": "big", "larger": "large",
+    "smaller": "small", "deeper": "deep", "colder": "cold", "cooler": "cold", "warmer": "warm",
+    "highest": "highest", "lowest": "lowest", "higher": "higher", "lower": "lower",
+    "timely": "timely",
 }
 
-#: Movement words whose sign follows the thing that moves: "output rises" is bearish for price,
-#: "demand rises" bullish. Each is in PRICE_WORDS too (its sign when nothing else is said).
-MOVEMENT_WORDS: frozenset[str] = frozenset(
-    w for w in PRICE_WORDS
-    if w.split("-")[0] in {
-        "rise", "rises", "rose", "rising", "gain", "gains", "gained", "jump", "jumps", "jumped",
-        "climb", "climbs", "climbed", "surge", "surges", "surged", "surging", "soar", "soars",
-        "soared", "soaring", "up", "increase", "increases", "increased", "boost", "boosts",
-        "boosted", "lift", "lifts", "lifted", "raise", "raises", "raised", "expand", "expands",
-        "grow", "grows", "growth", "higher", "spike", "spikes", "spiked", "jump", "advance",
-        "advances", "advanced", "strengthen", "strengthens", "strengthened", "recover",
-        "recovers", "recovered", "rebound", "rebounds", "rebounded",
-        "falls", "fall", "fell", "falling", "drop", "drops", "dropped", "decline", "declines",
-        "declined", "slip", "slips", "slipped", "dip", "dips", "dipped", "down", "cut", "cuts",
-        "slash", "slashes", "slashed", "reduce", "reduces", "reduced", "shrink", "shrinks",
-        "shrank", "lower", "lowers", "lowered", "trim", "trims", "trimmed", "plunge",
-        "plunges", "plunged", "plunging", "slump", "slumps", "slumped", "tumble", "tumbles",
-        "tumbled", "sink", "sinks", "sank", "collapse", "collapses", "collapsed", "weaken",
-        "weakens", "weakened", "ease", "eases", "eased", "curb", "curbs", "halt", "halts",
-        "halted", "shed", "sheds", "lose", "loses", "lost", "crash", "crashes", "crashed",
-        "slide", "slides", "slid", "sag", "sags", "losses", "loss", "cancel", "cancels",
-        "cancelled", "canceled", "build", "builds", "record",
-    }
-)
-
-#: Nouns of supply: when supply moves up the price moves down.
-SUPPLY_NOUNS: frozenset[str] = frozenset({
-    "supply", "supplies", "output", "production", "produce", "harvest", "harvests", "crop",
-    "crops", "yield", "yields", "stocks", "stockpiles", "inventories", "inventory", "acreage",
-    "acres", "plantings", "planting", "shipments",
-    "arrivals", "availability", "capacity", "estimate", "estimates", "forecast",
-    "carryover", "reserves", "stockpile", "production", "crops",
-})
-
-#: Nouns of demand: when demand moves up the price moves up.
-DEMAND_NOUNS: frozenset[str] = frozenset({
-    "demand", "consumption", "purchases", "buying", "orders", "mandate", "mandates",
-    "blending", "usage", "use", "sales", "exports", "biofuel", "biodiesel", "diesel",
-    "appetite", "interest", "offtake", "quotas", "quota", "requirement", "requirements",
-    "rvo", "rvos", "volumes", "imports",
-})
-
-#: Nouns of the price itself ("prices fall", "futures climb"): the movement word keeps its sign.
-PRICE_NOUNS: frozenset[str] = frozenset({
-    "price", "prices", "futures", "contract", "contracts", "market", "markets", "values",
-    "premiums", "premium", "oil", "soyoil", "zl", "value", "costs", "cost", "rates",
-})
-
-#: Words that carry direction through the supply story: drought is bullish for soybean oil.
-SUPPLY_EVENTS: dict[str, float] = {
-    "drought": 2.2, "droughts": 2.2, "dryness": 1.8, "dry": 1.2, "heatwave": 1.8, "heat": 1.0,
-    "frost": 1.8, "freeze": 1.6, "flooding": 1.5, "floods": 1.5, "flood": 1.5,
-    "shortage": 2.3, "shortages": 2.3, "scarce": 1.8, "scarcity": 1.8, "tight": 1.8,
-    "tighter": 1.8, "tightening": 1.6, "deficit": 1.8, "disruption": 1.6, "disruptions": 1.6,
-    "disrupt": 1.5, "disrupted": 1.5, "blight": 1.5, "pest": 1.2, "pests": 1.2,
-    "ban": 1.5, "embargo": 1.3, "strike": 1.2, "strikes": 1.2, "outage": 1.3,
-    "damage": 1.6, "damaged": 1.6, "wilting": 1.5, "la": 0.0, "nina": 1.0,
-    "glut": -2.5, "oversupply": -2.5, "oversupplied": -2.5, "surplus": -2.0, "surpluses": -2.0,
-    "bumper": -2.3, "abundant": -1.8, "plentiful": -1.8, "ample": -1.5,
-    "favorable": -1.0, "favourable": -1.0, "beneficial": -1.0, "rains": -1.0, "rain": -0.8,
-    "recession": -1.8, "slowdown": -1.5, "sanctions": 0.5, "tariff": -1.2, "tariffs": -1.2,
-    "trade-war": -1.5, "war": 0.8, "lockdown": -1.5, "lockdowns": -1.5,
-    "delay": 1.2, "delays": 1.2, "delayed": 1.2,
+#: Multi-word names and idioms, read as one unit (base forms; the first match wins).
+PHRASES: dict[str, str] = {
+    # commodities
+    "soybean oil": "soyoil", "soy oil": "soyoil", "palm oil": "palm", "crude oil": "crude",
+    "crude palm oil": "palm", "natural gas": "natgas", "iron ore": "ironore",
+    "heating oil": "heatingoil", "sunflower oil": "sunoil", "sunflower seed": "sunseed",
+    "rapeseed oil": "rapeoil", "vegetable oil": "vegoil", "edible oil": "vegoil",
+    "cooking oil": "cookingoil", "rival oil": "rivaloil", "soybean meal": "soymeal",
+    "power price": "powerprice", "power stock": "equity", "chinese stock": "equity",
+    "wall street": "equity", "oil major": "business", "rough rice": "rice",
+    # positions
+    "net long": "longs", "net buyer": "longs", "bullish bet": "longs", "long position": "longs",
+    "net short": "shorts", "short position": "shorts", "bearish bet": "shorts",
+    "net seller": "shorts", "short covering": "shortcovering", "short cover": "shortcovering",
+    "short squeeze": "shortcovering", "profit taking": "profittaking", "fund buying": "longs",
+    # idioms of movement
+    "sell off": "selloff", "claw back": "recoup", "pull back": "retreat",
+    "run out of steam": "fade", "losing streak": "loss", "winning streak": "gain", "lose steam": "fade", "lose momentum": "fade", "give up": "giveup", "give back": "giveup", "scale back": "cut",
+    "step up": "raise", "ramp up": "raise", "pick up": "rise", "shore up": "support",
+    "knock out": "halt", "shut in": "halt", "limit up": "up", "limit down": "down",
+    "shrug off": "ignore", "all time": "alltime", "multi year": "multiyear",
+    "turn net buyer": "longs", "flip to net long": "longs",
+    # negation idioms
+    "no longer": "not", "not enough": "not", "in no hurry": "not", "unable to": "not",
+    "fail to": "not", "fails to": "not", "no end": "noend", "no relief": "norelief",
+    "no sign": "nosign", "no boost": "noboost",
+    # events and drivers
+    "heat wave": "heatwave", "dry spell": "drought", "dry weather": "drought",
+    "cold snap": "cold", "el nino": "elnino", "la nina": "lanina", "rate cut": "ratecut",
+    "rate hike": "ratehike", "higher for longer": "hawkish", "safe haven": "safehaven",
+    "risk appetite": "riskon", "export sale": "exportsales", "export inspection": "exportsales",
+    "crop rating": "rating", "crop condition": "rating", "supply crunch": "crunch",
+    "tight range": "range", "narrow range": "range", "thin trade": "range",
+    "power cut": "outage", "power burn": "demand", "central bank buying": "demand",
+    "ending stock": "stocks", "distillate stock": "stocks", "grain stock": "stocks",
+    # clause words
+    "even as": "as", "ahead of": "before", "due to": "on", "in the wake of": "after",
+    "than expected": "expected", "than feared": "expected", "than forecast": "expected",
+    "more than expected": "expected", "below expectation": "less", "above expectation": "more",
+    "below trade expectation": "less", "above trade expectation": "more",
+    "below forecast": "less", "above forecast": "more", "flood market": "glut",
+    "flood the market": "glut",
 }
 
-#: Two- and three-word phrases, matched before single words (their words are then consumed).
-PHRASES: dict[tuple[str, ...], float] = {
-    ("record", "crop"): -2.3, ("record", "harvest"): -2.3, ("record", "high"): 2.8,
-    ("record", "highs"): 2.8, ("record", "low"): -2.8, ("record", "lows"): -2.8,
-    ("all-time", "high"): 2.8, ("all-time", "low"): -2.8, ("multi-year", "high"): 2.5,
-    ("multi-year", "low"): -2.5, ("month", "high"): 1.8, ("month", "low"): -1.8,
-    ("week", "high"): 1.5, ("week", "low"): -1.5, ("year", "high"): 2.0, ("year", "low"): -2.0,
-    ("profit", "taking"): -1.5, ("short", "covering"): 1.5, ("risk", "off"): -1.5,
-    ("risk", "on"): 1.2, ("export", "ban"): 1.8, ("crop", "damage"): 2.0,
-    ("crop", "failure"): 2.5, ("crop", "losses"): 2.0, ("yield", "losses"): 2.0,
-    ("planting", "delays"): 1.5, ("strong", "demand"): 2.2, ("weak", "demand"): -2.2,
-    ("demand", "concerns"): -1.8, ("demand", "worries"): -1.8, ("supply", "concerns"): 1.8,
-    ("supply", "worries"): 1.8, ("supply", "fears"): 1.8, ("supply", "chain"): 0.0,
-    ("renewable", "diesel"): 0.8, ("biofuel", "mandate"): 0.0, ("ample", "supplies"): -2.0,
-    ("ample", "supply"): -2.0, ("heavy", "rains"): 0.8, ("good", "weather"): -1.5,
-    ("favorable", "weather"): -1.8, ("ideal", "weather"): -1.8, ("beneficial", "rains"): -1.8,
-    ("higher", "prices"): 1.5, ("lower", "prices"): -1.5, ("rate", "hike"): -0.8,
-    ("rate", "hikes"): -0.8, ("rate", "cut"): 0.8, ("rate", "cuts"): 0.8,
-    ("stronger", "dollar"): -1.2, ("weaker", "dollar"): 1.2, ("dollar", "strengthens"): -1.2,
-    ("dollar", "weakens"): 1.2, ("dollar", "rallies"): -1.2, ("dollar", "falls"): 1.2,
-    ("sharp", "gains"): 2.5, ("sharp", "losses"): -2.5, ("under", "pressure"): -1.8,
-    ("on", "the", "rise"): 1.5, ("level", "off"): -0.3, ("steady", "prices"): 0.0,
-    ("flat", "prices"): 0.0, ("mixed", "trade"): 0.0,
-}
+#: Price moves. Each is read against the thing that moves (its "theme", `THEMES`).
+UP: dict[str, float] = {w: 1.0 for w in (
+    "rise climb gain jump surge soar rally advance firm strengthen rebound recover bounce "
+    "spike up higher increase boost lift raise grow expand swell build accelerate "
+    "outperform top beat exceed outstrip support underpin bolster buoy revive skyrocket "
+    "rocket shine recoup extend add more strong robust solid brisk big large heavy huge "
+    "massive hefty rising growing expanding swelling balloon bumper ample abundant "
+    "plentiful resume restart return reopen restore refill improve good tighten widen "
+    "rebuild "
+    "tight drive push impose slap introduce approve grant flip turn"
+).split()}
+DOWN: dict[str, float] = {w: -1.0 for w in (
+    "fall drop slide slip dip decline ease sink slump tumble plunge crash collapse "
+    "retreat weaken soften sag shed lose down lower cut slash trim reduce curb shrink "
+    "drag weigh pressure dent pare cap depress dampen dull pull fade narrow "
+    "halve tarnish loss weak poor sluggish slow soft small fewer less smaller shrinking "
+    "falling dwindle scarce halt shut suspend stop close block disrupt hamper hit hurt "
+    "damage threaten scorch end cancel lapse delay deny skip pause scrap remove abolish "
+    "relief tame deteriorate worsen drift deflate evaporate stall falter erase "
+    "squeeze sour tank draw relax loosen knock"
+).split()}
+#: Big moves count more.
+STRONG: dict[str, float] = {w: 1.5 for w in (
+    "surge soar skyrocket rocket jump spike plunge crash collapse tumble slump tank "
+    "slash sink"
+).split()}
 
-#: Scale the next directional word.
+#: Moves that need an object to mean anything ("boosts demand"); alone they are dropped.
+TRANSITIVE: frozenset[str] = frozenset((
+    "boost lift raise support underpin bolster buoy drive push weigh pressure drag dent "
+    "cap depress dampen dull pull tame cut slash trim reduce curb halt shut suspend stop "
+    "close block disrupt hamper hit hurt damage threaten scorch end cancel delay deny skip "
+    "pause scrap remove abolish impose slap introduce approve grant restore refill beat "
+    "top exceed outstrip extend revive add squeeze flip turn relax loosen knock"
+).split())
+#: Moves that take an object when one follows ("Saudi eases sanctions"), else their subject
+#: moves ("futures ease").
+DUAL: frozenset[str] = frozenset((
+    "ease increase expand shrink lower weaken strengthen soften tighten improve resume "
+    "restart return restore reopen grow swell build rise fall drop draw widen rebuild"
+).split())
+#: Moves of a plant, mine or route, never of a price: without a theme they say nothing.
+NEVER_FREE: frozenset[str] = frozenset("resume restart return reopen restore improve".split())
+#: Adjectives: they say how the noun after them moves ("strong demand", "higher prices").
+ATTRIBUTIVE: frozenset[str] = frozenset((
+    "strong robust solid brisk big large heavy huge massive hefty rising growing expanding "
+    "swelling bumper ample abundant plentiful weak poor sluggish slow soft small fewer less "
+    "smaller shrinking falling scarce good tight more higher lower record improve firm "
+    "deep"
+).split())
+#: Verbs that carry on the move noun after them ("extends gains", "posts a weekly loss").
+CONTINUE: frozenset[str] = frozenset(
+    "extend add hold keep sustain post log notch book mark see head set build deepen "
+    "record hit touch reach scale".split())
+#: What a figure is compared with ("tops forecasts"): not the thing that moves.
+COMPARED: frozenset[str] = frozenset("forecast expectation expected estimate".split())
+#: Buying said as an act ("Egypt buys wheat", "China books cargoes"): demand up.
+BUY: frozenset[str] = frozenset("buy book purchase secure".split())
+#: Selling said as an act ("farmers rush to sell soybeans"): supply up.
+SELL: frozenset[str] = frozenset("sell dump offload unload".split())
+
+#: Moves that turn a move noun around: "pares gains" is down, "recoups losses" up.
+REVERSE: frozenset[str] = frozenset(
+    "pare giveup recoup reverse erase trim shed snap break end".split())
+#: Move nouns those reversals act on.
+MOVE_NOUNS: frozenset[str] = frozenset(
+    "gain loss rally slide selloff rebound decline drop fall rise jump surge slump advance "
+    "retreat dip cut increase recovery".split())
+#: A move just said is undone by one of these after it ("rally fails", "gains fade").
+UNDO_AFTER: frozenset[str] = frozenset("fade stall falter evaporate".split())
+
+#: Levels as events: "hits a two-month high" is up, "lowest since June" down.
+LEVELS: dict[str, float] = {
+    "high": 1.0, "highest": 1.0, "peak": 1.0, "record": 1.0, "best": 1.0, "alltime": 0.0,
+    "low": -1.0, "lowest": -1.0, "bottom": -1.0, "trough": -1.0, "worst": -1.0,
+    "strongest": 1.0, "weakest": -1.0, "biggest": 1.0, "smallest": -1.0,
+}
+#: Words that make the next move bigger or smaller.
 INTENSIFIERS: dict[str, float] = {
-    "sharply": 1.4, "sharp": 1.3, "steeply": 1.4, "steep": 1.3, "massive": 1.4, "huge": 1.3,
-    "biggest": 1.4, "record": 1.4, "severe": 1.4, "extreme": 1.4, "dramatically": 1.4,
-    "strongly": 1.3, "strong": 1.2, "heavy": 1.2, "significantly": 1.3, "most": 1.2,
-    "very": 1.2, "deep": 1.3, "deepens": 1.2, "widespread": 1.3, "worst": 1.4,
-    "slightly": 0.6, "modestly": 0.6, "marginally": 0.5, "slight": 0.6, "modest": 0.6,
-    "mild": 0.6, "little": 0.5, "somewhat": 0.6, "partly": 0.6, "minor": 0.6,
+    "sharply": 1.4, "sharp": 1.3, "steeply": 1.4, "steep": 1.3, "biggest": 1.3,
+    "steepest": 1.3, "sharpest": 1.3, "deep": 1.2, "heavily": 1.3, "dramatically": 1.4,
+    "significantly": 1.3, "slightly": 0.6, "modestly": 0.6, "marginally": 0.5,
+    "slight": 0.6, "modest": 0.6, "edge": 0.6, "little": 0.5, "nudge": 0.6,
 }
 
-#: Words that flip the next directional word within NEGATION_WINDOW tokens.
-NEGATIONS: frozenset[str] = frozenset({
-    "not", "no", "never", "without", "nor", "neither", "isn't", "aren't", "wasn't", "weren't",
-    "don't", "doesn't", "didn't", "won't", "can't", "cannot", "couldn't", "shouldn't", "fails",
-    "failed", "fail", "unlikely", "lack", "lacks", "lacking", "despite", "averts", "avert",
-    "averted", "eases-fears",
-})
+#: What moves, and its sign for the price: supply up is price down, demand up is price up.
+#: "price" is the commodity's own price; "dollar" moves against commodities; "context"
+#: themes (stocks, margins) carry no sign for the commodity.
+THEMES: dict[str, float] = {
+    **{w: -1.0 for w in (
+        "supply output production produce harvest crop yield stocks stockpile inventory "
+        "inventories acreage acre planting area shipment arrival availability capacity "
+        "carryover reserve loading flow mining mine mines field oilfield smelter condition "
+        "smelters estate plantation pipeline storage injection build delivery rating "
+        "weather selling quota glutted corridor allowance"
+    ).split()},
+    **{w: 1.0 for w in (
+        "demand consumption purchase buying buy orders mandate blending usage use imports "
+        "appetite interest offtake requirement target volume exportsales credit inflow "
+        "holding longs crush tender cargo plan buyer sale"
+    ).split()},
+    "shorts": -1.0, "outflow": -1.0, "waiver": -1.0, "exemption": -1.0, "selloff": -1.0,
+    "profittaking": -1.0, "shortcovering": 1.0,
+    "dollar": -1.0, "greenback": -1.0, "ringgit": -1.0, "real": -1.0, "yield_": -1.0,
+    "rate_": -1.0, "treasury": -1.0,
+    "equity": 0.0, "share": 0.0, "business": 0.0, "margin": 0.0,
+}
+#: Themes of interest rates and currencies: context that moves against commodities.
+RATE_THEMES: frozenset[str] = frozenset("dollar greenback ringgit real rate_ treasury".split())
+#: Commodities whose "yields" are bond yields, not crop yields.
+RATE_SENSITIVE: frozenset[str] = frozenset(
+    "gold silver platinum palladium copper crude natgas aluminium".split())
+#: Words that end a noun group ("cuts exports *to* China").
+GROUP_STOPS: frozenset[str] = frozenset(
+    "to from of in on for at by as with after amid despite than and the a an its".split())
+#: Themes that are the commodity's own price, and the sign of their move ("discounts widen": down).
+PRICE_THEMES: dict[str, float] = {
+    **{w: 1.0 for w in "price futures contract market value premium".split()}, "discount": -1.0}
+#: Themes that carry no sign for the commodity (another market, a business).
+CONTEXT_THEMES: frozenset[str] = frozenset(
+    "equity share business margin maker farmer crusher miner producer worker airline "
+    "feeder baker income powerprice cookingoil".split())
 
-#: Contrast: what follows "but"/"however" weighs more than what came before.
-CONTRASTS: frozenset[str] = frozenset({"but", "however", "yet", "although", "though"})
+#: Barriers: up (imposed, raised) is price up when they hold supply back (a producer's export
+#: ban or tax, sanctions on a producer), price down when they keep demand out (a buyer's
+#: import duty). Which side: "export"/"import" nearby, else the default here.
+BARRIERS: dict[str, float] = {
+    "ban": 1.0, "embargo": 1.0, "tax": 1.0, "levy": 1.0, "duty": -1.0, "tariff": -1.0,
+    "curb": 1.0, "restriction": 1.0, "sanction": 1.0, "rebate": -1.0, "rule": 1.0,
+    "regulation": 1.0, "control": 1.0,
+}
+#: Barriers that say nothing until something moves them ("tightens export rules").
+QUIET_BARRIERS: frozenset[str] = frozenset("rule regulation control".split())
+#: Verbs that take a barrier away: "lifts a ban" is the ban going down.
+REMOVE_BARRIER: frozenset[str] = frozenset(
+    "lift end remove scrap abolish ease lapse relax loosen".split())
 
-#: Words that undo the direction just before them: "rally fails", "gains fade".
-REVERSALS: frozenset[str] = frozenset({
-    "fade", "fades", "faded", "fails", "stall", "stalls", "stalled", "falters", "evaporate",
-    "evaporates", "reverses", "pares", "erased", "erases",
-})
+#: Events and conditions: the direction they imply for the price on their own.
+EVENTS: dict[str, float] = {
+    "drought": 1.2, "dry": 0.8, "dryness": 1.0, "parched": 1.0, "heatwave": 1.0,
+    "heat": 0.6, "scorching": 0.8, "frost": 1.0, "freeze": 1.0, "freezing": 1.0,
+    "cold": 0.8, "flood": 0.6, "hurricane": 0.8, "storm": 0.6, "cyclone": 0.8,
+    "strike": 1.0, "protest": 0.8, "outage": 1.0, "shutdown": 1.0, "closure": 1.0,
+    "suspension": 1.0, "fire": 0.8, "attack": 0.8, "missile": 0.8, "drone": 0.6,
+    "war": 0.8, "conflict": 0.8, "tension": 0.8, "geopolitical": 0.6, "turmoil": 0.8,
+    "crisis": 0.6, "disruption": 1.0, "shortage": 1.0, "deficit": 1.0, "tight": 1.0,
+    "tightness": 1.0, "shortfall": 1.0, "crunch": 1.0, "scarcity": 1.0, "elnino": 0.8,
+    "lanina": 0.8, "pest": 0.6, "blight": 0.8, "fear": 0.5, "worry": 0.5, "concern": 0.5,
+    "risk": 0.3, "safehaven": 1.0, "stimulus": 1.0, "ratecut": 1.0, "dovish": 1.0,
+    "bullish": 1.2, "bull": 0.8, "hoarding": 0.6, "longs": 0.8, "shorts": -0.8,
+    "glut": -1.2, "surplus": -1.0, "oversupply": -1.2, "oversupplied": -1.2,
+    "bumper": -1.0, "rain": -0.6, "favorable": -0.8, "favourable": -0.8,
+    "beneficial": -0.8, "ideal": -0.8, "timely": -0.6, "benign": -0.8, "mild": -0.6,
+    "recession": -1.0, "slowdown": -1.0, "ceasefire": -1.0, "truce": -1.0, "peace": -0.8,
+    "hawkish": -1.0, "ratehike": -1.0, "riskon": -0.6, "bearish": -1.2, "bear": -0.8,
+    "lockdown": -1.0, "disappoint": -0.8, "profittaking": -0.8, "shortcovering": 0.8,
+    "selloff": -1.0, "liquidation": -1.0,
+}
+#: Moves that grow an event ("drought worsens", "tensions flare"), and moves that shrink it.
+EVENT_GROW: frozenset[str] = frozenset(
+    "worsen deepen spread intensify persist linger mount grow flare escalate rise".split())
 
-#: What follows these is background ("rebounds after sell-off"): it weighs half.
-BACKGROUND: frozenset[str] = frozenset({"after", "following"})
+#: Words that flip the next move or event (or the one just before when none follows).
+NEGATIONS: frozenset[str] = frozenset(
+    "not no never without nor neither unlikely cannot lack doubt".split())
+#: "no end to buying": the noun after these is what is denied.
+DENIALS: dict[str, str] = {"noend": "end", "norelief": "relief", "nosign": "", "noboost": "boost"}
 
-#: An event word followed by one of these grows ("drought worsens").
-EVENT_GROWTH: frozenset[str] = frozenset({
-    "worsens", "worsen", "worsened", "spreads", "spread", "intensifies", "deepens", "persists",
-    "widens", "expands",
-})
+#: Clause openers: what follows is the cause or the background, not the main news.
+SUBORDINATE: frozenset[str] = frozenset(
+    "as while after amid despite with following before on by because".split())
+#: Verbs whose object follows a preposition ("weighs on corn", "adds to supply").
+LEAD_INS: dict[str, str] = {"weigh": "on", "drag": "on", "pressure": "on", "add": "to",
+                            "draw": "in", "build": "in"}
+#: Words a noun group may start with.
+DETERMINERS: frozenset[str] = frozenset("the a an its".split())
+#: After these the commodity is a crop in the field ("farmers plant more corn"), i.e. supply.
+CROP_VERBS: frozenset[str] = frozenset("plant sow".split())
+#: What follows these weighs less still (it is what the market ignored).
+DISCOUNT: frozenset[str] = frozenset("despite ignore".split())
+#: Contrast: the clause after weighs more (the latest news).
+CONTRAST: frozenset[str] = frozenset("but however yet although though".split())
+#: A move said with these is the older one ("opens higher", "weekly loss").
+OLDER: frozenset[str] = frozenset(
+    "week weekly month monthly year quarter quarterly annual early earlier open initial "
+    "overnight".split())
+#: "on" followed by these is a time, not a cause ("higher on the day").
+TIME_WORDS: frozenset[str] = frozenset(
+    "the day week month year monday tuesday wednesday thursday friday saturday sunday "
+    "session close track hold".split())
+#: A level after these is where the move started ("rebounds from a low"): not news.
+ORIGIN: frozenset[str] = frozenset({"from", "off"})
+#: A level after these is a state ("stays near a low"): it weighs little.
+STATE: frozenset[str] = frozenset("near above below around stay remain hover".split())
+
+#: Exports from these origins are the benchmark's own demand (U.S. export sales for CBOT,
+#: Malaysian palm exports); a rival origin's exports are supply.
+HOME_ORIGINS: frozenset[str] = frozenset("us american malaysia malaysian".split())
+
+#: Commodities: common names (base forms) and the market they belong to.
+COMMODITIES: dict[str, str] = {
+    "corn": "corn", "maize": "corn", "wheat": "wheat", "rice": "rice", "oat": "oats",
+    "barley": "barley", "sorghum": "sorghum", "grain": "grains", "soybean": "soybeans",
+    "bean": "soybeans", "soymeal": "soymeal", "meal": "soymeal", "canola": "canola",
+    "rapeseed": "rapeseed", "sunseed": "sunflower", "sunflower": "sunflower",
+    "oilseed": "oilseeds", "soyoil": "soyoil", "palm": "palm", "rapeoil": "rapeoil",
+    "sunoil": "sunoil", "vegoil": "vegoil", "rivaloil": "vegoil", "crude": "crude",
+    "oil": "crude", "brent": "crude", "wti": "crude", "natgas": "natgas", "gas": "natgas",
+    "lng": "natgas", "ttf": "natgas", "gasoline": "gasoline", "heatingoil": "diesel",
+    "diesel": "diesel", "distillate": "diesel", "coal": "coal", "ethanol": "ethanol",
+    "uranium": "uranium", "gold": "gold", "silver": "silver", "copper": "copper",
+    "aluminium": "aluminium", "nickel": "nickel", "zinc": "zinc", "ironore": "ironore",
+    "platinum": "platinum", "palladium": "palladium", "lithium": "lithium", "steel": "steel",
+    "rebar": "steel", "tin": "tin", "cotton": "cotton", "sugar": "sugar", "coffee": "coffee",
+    "cocoa": "cocoa", "metal": "metals", "biodiesel": "biodiesel",
+}
+#: Crushing makes meal and oil out of beans: for those, more crush is more supply.
+CRUSH_PRODUCTS: frozenset[str] = frozenset("soymeal soyoil rapeoil sunoil".split())

@@ -1,4 +1,4 @@
-"""`cbi train`, `cbi predict` and `cbi models list`, registered by `cbi.cli`."""
+"""`cbi train`, `cbi predict`, `cbi models list` and `cbi models report`, registered by `cbi.cli`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import typer
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 
 HORIZON_HELP = "Horizon(s): 1w, 1m, 3m, 6m, 12m, or all (repeatable)."
+#: Exit status of `cbi train` / `cbi predict` when some horizons were skipped (too little
+#: history, or no model) and the others succeeded.
+SKIPPED_EXIT = 3
 
 
 def register(app: typer.Typer) -> None:
@@ -16,6 +19,7 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train_cmd)
     app.command("predict")(predict_cmd)
     models_app.command("list")(list_cmd)
+    models_app.command("report")(report_cmd)
     app.add_typer(models_app, name="models")
 
 
@@ -49,7 +53,13 @@ def train_cmd(
         except (ModelError, ValueError) as exc:
             fail(str(exc))
     console.print(results_table(result, settings.interval_level))
-    console.print(f"{result['rows_written']} backtest row(s) merged; registry: {settings.models_dir}")
+    for horizon, served in result.get("served", {}).items():
+        console.print(f"{horizon}: serves {served['served_by']} ({served['model_version']})")
+    for message in result.get("skipped", {}).values():
+        console.print(f"[yellow]{message}[/yellow]")
+    console.print(f"{result['rows_written']} backtest and report row(s) merged; registry: {settings.models_dir}")
+    if result.get("skipped"):
+        raise typer.Exit(SKIPPED_EXIT)
 
 
 def results_table(result: dict[str, Any], level: float):
@@ -88,7 +98,11 @@ def predict_cmd(
             fail(str(exc))
     for h, version in result["models"].items():
         console.print(f"{h}: {version}")
+    for message in result.get("skipped", {}).values():
+        console.print(f"[yellow]{message}[/yellow]")
     console.print(f"{result['rows_written']} prediction row(s) merged")
+    if result.get("skipped"):
+        raise typer.Exit(SKIPPED_EXIT)
 
 
 def list_cmd(surface: str = typer.Option("prod", "--surface", help="prod | full")) -> None:
@@ -98,22 +112,64 @@ def list_cmd(surface: str = typer.Option("prod", "--surface", help="prod | full"
     from cbi.cli import console, fail
     from cbi.config import get_settings
     from cbi.models.base import ModelError
-    from cbi.models.registry import current_entries, list_entries
+    from cbi.models.registry import current_entries, list_entries, served_entries
 
     settings = get_settings()
     try:
         entries = list_entries(settings)
         current = {m["model_version"] for m in current_entries(settings, surface).values()}
+        served = served_entries(settings, surface)
     except ModelError as exc:
         fail(str(exc))
     table = Table("version", "model", "horizon", "surface", "trained on", "MASE", "coverage",
-                  "current", "created", title=f"registry {settings.models_dir}")
+                  "shrink", "current", "created", title=f"registry {settings.models_dir}")
     for m in entries:
         met = m.get("metrics", {})
         table.add_row(m["model_version"], m["model_name"], m["horizon"], m.get("surface", ""),
                       " → ".join(m.get("training_range", [])), _fmt(met.get("mase")),
-                      _fmt(met.get("coverage"), "{:.1%}"), "✓" if m["model_version"] in current else "",
+                      _fmt(met.get("coverage"), "{:.1%}"), _fmt(m.get("shrink"), "{:.2f}"),
+                      "✓" if m["model_version"] in current else "",
                       str(m.get("created_at", ""))[:19])
     console.print(table)
     if not entries:
         console.print("no models yet: run `cbi train`")
+    # What the product serves: the skill gate's choice, not the learner with the best MASE.
+    for horizon, rec in served.items():
+        gate = ", ".join(f"{n} DM p={_fmt(g.get('dm_pvalue'))}" for n, g in rec["gate"]["learners"].items())
+        console.print(f"{horizon}: serves {rec['served_by']} (weight {rec['shrink']:.2f}; gate: {gate})")
+
+
+def report_cmd(
+    surface: str = typer.Option("prod", "--surface", help="prod | full"),
+    output: str = typer.Option("table", "--format", help="table | json"),
+) -> None:
+    """The model report per horizon × forecaster (served, tree, neural, random_walk, drift)."""
+    import json
+
+    from rich.table import Table
+
+    from cbi.cli import console, fail, open_warehouse
+    from cbi.models.report import as_json, read_report
+
+    if output not in ("table", "json"):
+        fail(f"--format {output!r}: choose table or json", code=2)
+    with open_warehouse(read_only=True) as wh:
+        rows = read_report(wh, surface)
+    if output == "json":
+        typer.echo(json.dumps(as_json(rows), indent=2))
+        return
+    if not rows:
+        console.print(f"no model report for surface {surface}: run `cbi train`")
+        return
+    table = Table("horizon", "forecaster", "rows", "periods", "MASE", "DM stat", "DM p",
+                  "coverage", "worst year", "width", "Winkler/RW", "pinball", "direction",
+                  "non-zero", "serves", title=f"model report ({surface}, walk-forward)")
+    for r in rows:
+        worst = (f"{_fmt(r['coverage_worst_year'], '{:.1%}')} ({r['worst_year']})"
+                 if r.get("worst_year") else "—")
+        table.add_row(r["horizon"], r["forecaster"], str(r["rows"]), str(r["periods"]), _fmt(r["mase"]),
+                      _fmt(r["dm_stat"], "{:.2f}"), _fmt(r["dm_pvalue"]), _fmt(r["coverage"], "{:.1%}"),
+                      worst, _fmt(r["mean_width"], "{:.2f}"), _fmt(r["winkler_rel_rw"]),
+                      _fmt(r["pinball"]), _fmt(r["directional_accuracy"], "{:.1%}"),
+                      _fmt(r["nonzero_share"], "{:.0%}"), r.get("served_by") or "")
+    console.print(table)

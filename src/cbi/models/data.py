@@ -18,14 +18,9 @@ import pyarrow.parquet as pq
 
 from cbi.config import HORIZONS, SURFACES
 from cbi.models.base import ModelError
+from cbi.models.features import derive_features
 
 REQUIRED = ("date", "databento_close", "target_log_return")
-#: Columns that are not features: keys, bookkeeping, targets, and price levels (a level
-#: is not stationary: trees split on 2008's prices and never see them again).
-NOT_FEATURES = frozenset({
-    "date", "symbol", "contract_symbol", "feature_hash", "target_date", "target_log_return",
-    "target_price", "created_at", "databento_close", "index_close",
-})
 
 
 @dataclass
@@ -73,8 +68,11 @@ def export_path(export_dir: Path, surface: str, horizon: str) -> Path:
     return Path(export_dir) / f"zl_training_{surface}_allhistory_{horizon}.parquet"
 
 
-def read_training(export_dir: Path, surface: str, horizon: str) -> TrainingFrame:
-    """The training rows of one surface and horizon, checked; errors name the file."""
+def read_training(export_dir: Path, surface: str, horizon: str,
+                  feature_groups: list[str] | tuple[str, ...] | None = None) -> TrainingFrame:
+    """The training rows of one surface and horizon, checked; errors name the file. The
+    features are the allow-list of `cbi.models.features` (all groups, or `feature_groups`),
+    derived from the export's columns and added to the rows as `f_<name>`."""
     path = export_path(export_dir, surface, horizon)
     if not path.exists():
         raise ModelError(f"{path}: training export not found; run `cbi export` first")
@@ -90,8 +88,7 @@ def read_training(export_dir: Path, surface: str, horizon: str) -> TrainingFrame
     rows = rows.sort_values("date", kind="stable").reset_index(drop=True)
     _check_rows(path, rows)
     meta = _metadata(table.schema.metadata)
-    features = [c for c in rows.columns
-                if c not in NOT_FEATURES and pd.api.types.is_numeric_dtype(rows[c])]
+    rows, features = derive_features(rows, feature_groups)
     feature_hash = meta.get("feature_hash") or _column_hash(rows)
     return TrainingFrame(path, horizon, rows, features, feature_hash,
                          _json_or_text(meta.get("watermarks")), meta)

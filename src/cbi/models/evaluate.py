@@ -8,7 +8,9 @@ on gets one out-of-sample prediction.
 
 A model's column is its forecast shrunk toward no change by a weight fitted only on
 walk-forward pairs known at each origin (see `cbi.models.shrinkage`); the learner's own
-output is kept as `{model}_raw` and the weight as `shrink`.
+output is kept as `{model}_raw` and the weight as `shrink`. `sigma_h` is the h-day
+volatility forecast known at each origin (`cbi.models.intervals`), which scales every
+forecaster's interval.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from threadpoolctl import threadpool_limits
 
 from cbi.models.base import ModelError, make_model
 from cbi.models.data import TrainingFrame
-from cbi.models.intervals import calibration_window, out_of_sample_halfwidths, price_interval
+from cbi.models.intervals import (RULE, IntervalRule, calibration_window, horizon_sigma,
+                                  normalised_halfwidths, out_of_sample_halfwidths, price_interval)
 from cbi.models.shrinkage import min_pairs, shrinkage_weights
 
 #: The first window: about three years of trading days before the first test block.
@@ -87,6 +90,8 @@ def walk_forward(frame: TrainingFrame, model_name: str, seed: int, retrain_every
             if progress:
                 progress(n, len(splits))
     out = _attach_truth(pd.concat(parts, ignore_index=True), rows)
+    # σ̂_h from the daily returns of every row up to each origin (the frame is in date order).
+    out["sigma_h"] = horizon_sigma(frame.rows, frame.days)[out["row"].to_numpy()]
     raw = out[model_name].to_numpy(dtype=float)
     out[f"{model_name}_raw"] = raw
     if shrink:
@@ -116,12 +121,19 @@ def _target_dates(rows: pd.DataFrame, index: np.ndarray) -> np.ndarray:
     raise ModelError("training rows lack target_date for labelled rows")
 
 
-def with_intervals(backtest: pd.DataFrame, column: str, level: float, days: int) -> pd.DataFrame:
-    """Price forecast and out-of-sample conformal interval of one forecaster's column."""
+def with_intervals(backtest: pd.DataFrame, column: str, level: float, days: int,
+                   rule: IntervalRule = RULE) -> pd.DataFrame:
+    """Price forecast and out-of-sample conformal interval of one forecaster's column: on
+    volatility-normalised residuals when the backtest has `sigma_h` (`walk_forward` adds
+    it), else on raw residuals (the earlier method)."""
     pred = backtest[column].to_numpy(dtype=float)
-    q = out_of_sample_halfwidths(pred, backtest["actual_log"].to_numpy(dtype=float),
-                                 backtest["date"].to_numpy(), backtest["target_date"].to_numpy(),
-                                 level, calibration_window(days))
+    actual = backtest["actual_log"].to_numpy(dtype=float)
+    origin, target = backtest["date"].to_numpy(), backtest["target_date"].to_numpy()
+    if "sigma_h" in backtest:
+        _, q = normalised_halfwidths(pred, actual, backtest["sigma_h"].to_numpy(dtype=float),
+                                     origin, target, level, rule.window(days))
+    else:
+        q = out_of_sample_halfwidths(pred, actual, origin, target, level, calibration_window(days))
     close = backtest["origin_close"].to_numpy(dtype=float)
     lower, upper = price_interval(close, pred, q)
     return pd.DataFrame({
@@ -148,9 +160,11 @@ def metrics(priced: pd.DataFrame, level: float) -> dict[str, float | int | None]
         "mae": float(np.mean(np.abs(err))),
         "rmse": float(math.sqrt(np.mean(err**2))),
         "mase": float(np.mean(np.abs(err)) / naive_mae) if naive_mae > 0 else None,
-        # A forecast of no change has no direction: it is never counted as right.
-        "directional_accuracy": (float(np.mean((moved != 0) & (moved == np.sign(actual - close))))
+        # A forecast of no change has no direction: accuracy is over non-zero forecasts
+        # only, with the share of non-zero forecasts beside it.
+        "directional_accuracy": (float(np.mean(moved[moved != 0] == np.sign(actual - close)[moved != 0]))
                                  if moved.any() else None),
+        "nonzero_share": float(np.mean(moved != 0)) if len(moved) else None,
         "coverage": float(np.mean((truth >= lo) & (truth <= hi))) if has.any() else None,
         "interval_width": float(np.mean(hi - lo)) if has.any() else None,
         "pinball": _pinball(truth, lo, hi, level) if has.any() else None,

@@ -130,3 +130,39 @@ def metrics_table(settings: Settings, surface: str = "prod") -> list[dict[str, A
 def _metric_row(horizon: str, model: str, values: dict[str, Any], is_current: bool) -> dict[str, Any]:
     return {"horizon": horizon, "model": model, **{k: values.get(k) for k in METRIC_KEYS},
             "is_current": is_current}
+
+
+#: The served forecaster's record per surface and horizon (what `cbi predict` serves now),
+#: rewritten by every `cbi train`: `{models_dir}/_served/{surface}_{horizon}.json`.
+SERVED_DIR = "_served"
+
+
+def served_path(settings: Settings, surface: str, horizon: str) -> Path:
+    return Path(settings.models_dir) / SERVED_DIR / f"{surface}_{horizon}.json"
+
+
+def save_served(settings: Settings, record: dict[str, Any]) -> Path:
+    path = served_path(settings, record["surface"], record["horizon"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_json(path, record)
+    return path
+
+
+def served_entries(settings: Settings, surface: str = "prod") -> dict[str, dict[str, Any]]:
+    """Horizon -> the served record (absent for horizons never trained with served)."""
+    out = {}
+    for horizon in HORIZONS:
+        path = served_path(settings, surface, horizon)
+        if path.exists():
+            try:
+                out[horizon] = json.loads(path.read_text())
+            except ValueError as exc:
+                raise ModelError(f"{path}: unreadable served record ({exc})") from None
+    return out
+
+
+def entry_by_version(settings: Settings, version: str) -> dict[str, Any]:
+    for meta in list_entries(settings):
+        if meta.get("model_version") == version:
+            return meta
+    raise ModelError(f"registry {settings.models_dir}: no entry {version}; retrain with `cbi train`")

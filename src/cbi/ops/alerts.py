@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from cbi.ops import calendar
+from cbi import calendar
 from cbi.secrets import get_secret, redact
 
 log = logging.getLogger(__name__)
 ALERTS = "ops.alerts"
 UTC = dt.timezone.utc
-KINDS = ("job_failed", "stale_feed", "quality_gate")
+KINDS = ("job_failed", "job_abandoned", "stale_feed", "quality_gate")
 
 _SCHEMA = pa.schema([
     ("alert_id", pa.string()), ("kind", pa.string()), ("subject", pa.string()),

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _echo(line: str) -> None:
-    from cbi.cli import console
+    from cbi.console import console
 
     console.print(line, highlight=False, markup=False)
 
@@ -41,27 +41,35 @@ def serve_cmd(
                                         help="Stream Databento Live (default: the `live` setting)."),
 ) -> None:
     """Own the warehouse: run the schedule, the Live stream, the job API and the dashboard."""
+    from typer._click.globals import get_current_context
+
     from cbi.config import get_settings
-    from cbi.ops.owner import OwnerError
     from cbi.ops.serve import serve
 
-    try:
-        serve(get_settings(), dashboard=dashboard, live=live,
-              on_ready=lambda url: _echo(f"cbi serve ready{': dashboard at ' + url if url else ''}"))
-    except OwnerError as exc:
-        from cbi.cli import fail
-
-        fail(str(exc))
+    commands = get_current_context().find_root().command  # what forwarded commands run
+    serve(get_settings(), dashboard=dashboard, live=live, commands=commands,
+          on_ready=lambda url: _echo(f"cbi serve ready{': dashboard at ' + url if url else ''}"))
 
 
 def run_cmd() -> None:
     """Run one full cycle now (feeds, features, export, train, predict, retention), no serving."""
     from cbi.config import get_settings
+    from cbi.console import progress
     from cbi.ops.demo import CYCLE, cycle_here_or_in_owner
 
-    report = cycle_here_or_in_owner(get_settings(), _echo, jobs=(*CYCLE, "retention"))
+    jobs = (*CYCLE, "retention")
+    with progress("cycle", total=len(jobs)) as bar:
+        def echo(line: str) -> None:
+            _echo(line)
+            if line[:2] in ("+ ", "x ", "- "):
+                bar.advance(description=f"cycle: {line[2:].split(':')[0]} done")
+
+        report = cycle_here_or_in_owner(get_settings(), echo, jobs=jobs)
     if not report.ok:
         raise typer.Exit(1)
+    if report.skipped:  # every step succeeded, but some horizons were skipped (said above)
+        _echo("skipped: " + ", ".join(report.skipped))
+        raise typer.Exit(3)
 
 
 def demo_cmd(
@@ -71,9 +79,16 @@ def demo_cmd(
     days: int = typer.Option(1830, "--days", help="Days of sandbox history to backfill."),
 ) -> None:
     """The whole pipeline on the sandbox (SIMULATED data), then the dashboard."""
-    from cbi.ops.demo import run_demo
+    from cbi.console import progress
+    from cbi.ops.demo import CYCLE, run_demo
 
-    report = run_demo(folder, serve=serve, days=days, echo=_echo)
+    with progress("demo", total=len(CYCLE)) as bar:
+        def echo(line: str) -> None:
+            _echo(line)
+            if line[:2] in ("+ ", "x ", "- "):
+                bar.advance(description=f"demo: {line[2:].split(':')[0]} done")
+
+        report = run_demo(folder, serve=serve, days=days, echo=echo)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -83,7 +98,7 @@ def _parse_options(pairs: List[str]) -> dict:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            from cbi.cli import fail
+            from cbi.console import fail
 
             fail(f"option {pair!r}: write KEY=VALUE")
         try:
@@ -98,20 +113,20 @@ def job_cmd(
     option: List[str] = typer.Option([], "--option", "-o", help="KEY=VALUE passed to the job."),
 ) -> None:
     """Run one pipeline job, in the running `cbi serve` if there is one, with its run log."""
-    from cbi.cli import fail
     from cbi.config import get_settings
-    from cbi.ops.owner import OwnerError, dispatch
-    from cbi.ops.runs import JobFailed, job_names
-    from cbi.warehouse import WarehouseError
+    from cbi.console import fail, info
+    from cbi.ops.owner import dispatch
+    from cbi.ops.runs import job_names
 
     settings = get_settings()
     if name not in job_names(settings):
         fail(f"unknown job {name!r}; jobs: {', '.join(job_names(settings))}")
-    try:
-        result = dispatch(settings, name, _parse_options(option), _echo)
-    except (JobFailed, OwnerError, WarehouseError) as exc:
-        fail(str(exc), code=1)
+    result = dispatch(settings, name, _parse_options(option), _echo, on_note=info)
     _echo(f"{name}: {json.dumps(result, default=str)}")
+    if isinstance(result, dict) and result.get("skipped"):  # e.g. train: horizons lacking history
+        for why in result["skipped"].values():
+            _echo(f"! {why}")
+        raise typer.Exit(3)
 
 
 def cron_cmd(
@@ -128,21 +143,21 @@ def cron_cmd(
 
 def _report(what: str, compute):
     """A read from the owner when it holds the file, else from the warehouse opened here."""
-    from cbi.cli import fail, open_warehouse
     from cbi.config import get_settings
-    from cbi.ops.owner import OwnerError, fetch, find_owner
-
-    settings = get_settings()
-    try:
-        owner = find_owner(settings)
-        if owner is not None:
-            return fetch(owner, what)
-    except OwnerError as exc:
-        fail(str(exc))
+    from cbi.console import fail, info, open_warehouse
+    from cbi.ops.owner import fetch, find_owner
     from cbi.warehouse import WarehouseError
 
+    settings = get_settings()
+    owner = find_owner(settings, on_stale=info)
+    if owner is not None:
+        return fetch(owner, what)
     with open_warehouse(read_only=what != "status/alert") as wh:
         try:
+            if what == "status/alert":
+                from cbi.ops.runs import mark_abandoned
+
+                mark_abandoned(wh, settings)
             return json.loads(json.dumps(compute(wh, settings), default=str))
         except WarehouseError as exc:
             fail(f"{exc}\n(a new warehouse? run `cbi init` first)")
@@ -150,15 +165,18 @@ def _report(what: str, compute):
 
 def status_cmd(
     alert: bool = typer.Option(False, "--alert", help="Also raise/resolve stale-feed alerts (for cron)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
+    as_json: bool = typer.Option(False, "--json", hidden=True, help="Same as --format json."),
 ) -> None:
     """Show feed freshness, the last runs and open alerts; exit 1 if a feed is stale or a job failed."""
+    from cbi.console import check_format, print_json
     from cbi.ops.status import healthy, status_report
 
+    fmt = check_format("json" if as_json else fmt, ("table", "json"))
     report = _report("status/alert" if alert else "status",
                      lambda wh, s: status_report(wh, s, raise_alerts=alert))
-    if as_json:
-        print(json.dumps(report, default=str))
+    if fmt == "json":
+        print_json(report)
     else:
         _print_status(report)
     if not healthy(report):
@@ -168,7 +186,7 @@ def status_cmd(
 def _print_status(report: dict) -> None:
     from rich.table import Table
 
-    from cbi.cli import console
+    from cbi.console import console
 
     fresh = Table("feed", "subject", "last", "market min since", "state", title="feed freshness")
     for f in report["freshness"]:
@@ -179,7 +197,7 @@ def _print_status(report: dict) -> None:
     console.print(fresh)
     runs = Table("job", "started", "status", "read", "written", "error", title="last runs")
     for r in report["recent"]:
-        colour = {"succeeded": "green", "failed": "red"}.get(r["status"], "yellow")
+        colour = {"succeeded": "green", "failed": "red", "abandoned": "red"}.get(r["status"], "yellow")
         runs.add_row(r["job"], str(r["started_at"]), f"[{colour}]{r['status']}[/]",
                      str(r["rows_read"]), str(r["rows_written"]), (r["error"] or "")[:80])
     console.print(runs)
@@ -189,15 +207,19 @@ def _print_status(report: dict) -> None:
         console.print(f"[red]unhealthy[/]: stale {report['stale']}, failed jobs {report['failed']}")
 
 
-def cost_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def cost_cmd(
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
+    as_json: bool = typer.Option(False, "--json", hidden=True, help="Same as --format json."),
+) -> None:
     """Month-to-date BigQuery bytes and a dollar estimate against the free tier."""
-    from cbi.cli import console
+    from cbi.console import check_format, console, print_json
     from cbi.ops.cost import human_bytes
     from cbi.ops.status import cost_report
 
+    fmt = check_format("json" if as_json else fmt, ("table", "json"))
     report = _report("cost", cost_report)
-    if as_json:
-        print(json.dumps(report, default=str))
+    if fmt == "json":
+        print_json(report)
         return
     console.print(f"month to date (since {report['month_start']}): {report['jobs']} queries, "
                   f"{human_bytes(report['bytes_processed'])} processed, "
@@ -216,14 +238,10 @@ def secrets_set(
     value: Optional[str] = typer.Option(None, "--value", help="The value (default: prompt, hidden)."),
 ) -> None:
     """Store a secret in the OS keychain (macOS Keychain, Secret Service, Windows)."""
-    from cbi.cli import fail
-    from cbi.secrets import SecretError, set_secret
+    from cbi.secrets import set_secret
 
     value = value if value is not None else typer.prompt(name, hide_input=True)
-    try:
-        set_secret(name, value)
-    except SecretError as exc:
-        fail(str(exc))
+    set_secret(name, value)
     _echo(f"{name} stored in the keychain")
 
 
@@ -266,8 +284,8 @@ def secrets_delete(name: str = typer.Argument(..., help="The secret's name.")) -
 @iam_app.command("plan")
 def iam_plan(apply: bool = typer.Option(False, "--apply", help="Add the missing entries through the BigQuery API.")) -> None:
     """Print the dataset access entries of the three roles; --apply adds the missing ones."""
-    from cbi.cli import fail, open_warehouse
     from cbi.config import get_settings
+    from cbi.console import fail, open_warehouse
     from cbi.ops import iam
 
     settings = get_settings()

@@ -4,8 +4,11 @@ DuckDB lets one process open the file, and then no other may, not even read-only
 (DESIGN.md, "Process model"). So the owner writes an endpoint file beside the database
 (`cbi.duckdb.owner.json`: pid, port) and a token in `cbi.duckdb.owner.token` that only the
 user can read (0600), and serves a job API on 127.0.0.1. Other `cbi` commands find the
-endpoint, send the token, and get the job's log lines streamed back as JSON lines. Without
-the token the API answers 401 and runs nothing. BigQuery has no owner: commands run directly.
+endpoint, check it is alive and theirs (a probe that needs the token: a PID alone may have
+been reused), send the token, and get the job's output streamed back as JSON lines. Without
+the token the API answers 401 and runs nothing; every error is a JSON body
+`{"error": …, "status": CODE}`. An endpoint whose owner is gone is removed by the next
+command, which then opens the warehouse itself. BigQuery has no owner: commands run directly.
 """
 
 from __future__ import annotations
@@ -24,13 +27,21 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlparse
 
+from cbi.errors import EXIT_FAILED, UsageError
 from cbi.secrets import redact
 
 log = logging.getLogger(__name__)
+PROBE_TIMEOUT_S = 5.0
 
 
-class OwnerError(RuntimeError):
-    pass
+class OwnerError(UsageError):
+    """The owner cannot take the request (refused, unreadable token, a second owner)."""
+
+
+class OwnerGone(OwnerError):
+    """The owner stopped, or stopped answering, while it ran our request."""
+
+    exit_code = EXIT_FAILED
 
 
 @dataclass(frozen=True)
@@ -69,50 +80,136 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def find_owner(settings) -> Owner | None:
-    """The running owner of the configured warehouse, or None (a stale file is ignored)."""
+def find_owner(settings, on_stale: Callable[[str], None] | None = None) -> Owner | None:
+    """The running owner of the configured warehouse, or None.
+
+    An owner counts only when its process is alive *and* it answers a probe that needs its
+    token (a reused PID, or another program on the port, does not). A stale endpoint is
+    removed, with a one-line note to `on_stale`, and the caller opens the warehouse itself.
+    """
     files = owner_files(settings)
     if files is None or not files.endpoint.exists():
         return None
     try:
-        info = json.loads(files.endpoint.read_text())
-    except (OSError, ValueError):
+        raw = files.endpoint.read_text()
+        info = json.loads(raw)
+        pid, port = int(info.get("pid", 0)), int(info["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        _remove_stale(files, None, on_stale, "cbi serve's endpoint file is unreadable")
         return None
-    if not _alive(int(info.get("pid", 0))):
+    if not _alive(pid):
+        _remove_stale(files, raw, on_stale, f"cbi serve (pid {pid}) is gone")
         return None
     try:
         token = files.token.read_text().strip()
+    except FileNotFoundError:
+        _remove_stale(files, raw, on_stale, f"cbi serve (pid {pid}) left no token")
+        return None
     except OSError as exc:
-        raise OwnerError(f"a cbi serve (pid {info['pid']}) owns the warehouse, but its token "
+        raise OwnerError(f"a cbi serve (pid {pid}) owns the warehouse, but its token "
                          f"{files.token} cannot be read ({exc.strerror}); run as its user") from None
-    return Owner(f"http://127.0.0.1:{info['port']}", token, int(info["pid"]))
+    owner = Owner(f"http://127.0.0.1:{port}", token, pid)
+    answer = _probe(owner)
+    if answer == "theirs":
+        return owner
+    if answer == "refused":
+        raise OwnerError(f"cbi serve (pid {pid}) refused our token (HTTP 401): {files.token} does "
+                         "not hold the token it was started with; restart it")
+    if answer == "busy":
+        raise OwnerGone(f"cbi serve (pid {pid}) holds the warehouse but does not answer on "
+                        f"127.0.0.1:{port} within {PROBE_TIMEOUT_S:g}s")
+    _remove_stale(files, raw, on_stale,
+                  f"pid {pid} is alive but is not the cbi serve that wrote {files.endpoint.name}")
+    return None
+
+
+def _probe(owner: Owner) -> str:
+    """'theirs' when the owner answers /whoami with our token and its pid; 'refused' when
+    that owner (its /health names the pid) refuses the token; 'busy' on a timeout; 'other'
+    when nothing, or something else, listens there."""
+    import httpx
+
+    def pid_of(resp: Any) -> int:
+        try:
+            return int(resp.json().get("pid", -1))
+        except (ValueError, AttributeError, TypeError):
+            return -1
+
+    try:
+        resp = _client().get(f"{owner.url}/whoami", timeout=PROBE_TIMEOUT_S,
+                             headers={"Authorization": f"Bearer {owner.token}"})
+        if resp.status_code == 200 and pid_of(resp) == owner.pid:
+            return "theirs"
+        if resp.status_code == 401:
+            health = _client().get(f"{owner.url}/health", timeout=PROBE_TIMEOUT_S)
+            if health.status_code == 200 and pid_of(health) == owner.pid:
+                return "refused"
+    except httpx.TimeoutException:
+        return "busy"
+    except httpx.HTTPError:
+        return "other"
+    return "other"
+
+
+def _remove_stale(files: OwnerFiles, raw: str | None, on_stale: Callable[[str], None] | None,
+                  why: str) -> None:
+    """Delete a dead owner's endpoint and token, unless a new owner rewrote them meanwhile."""
+    try:
+        if raw is None or files.endpoint.read_text() == raw:
+            files.endpoint.unlink(missing_ok=True)
+            files.token.unlink(missing_ok=True)
+    except OSError:
+        pass
+    log.debug("stale owner endpoint removed: %s", why)
+    if on_stale is not None:
+        on_stale(f"{why}: its endpoint file was stale and is removed; running here")
 
 
 # ---- client ------------------------------------------------------------------------------------
-def submit(owner: Owner, job: str, options: dict[str, Any],
-           on_line: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run a job in the owner; its log lines go to `on_line`; returns the job's result."""
+def post_stream(owner: Owner, path: str, body: dict[str, Any], what: str):
+    """POST to the owner and yield its NDJSON messages: the one client of the job API.
+
+    A refusal is an OwnerError naming the status and the owner's JSON error; an owner that dies
+    mid-stream is an OwnerGone (one line, exit 1), never a traceback.
+    """
     import httpx
 
     headers = {"Authorization": f"Bearer {owner.token}"}
+    try:
+        with _client().stream("POST", f"{owner.url}{path}", json=body, headers=headers,
+                              timeout=httpx.Timeout(10, read=None)) as resp:
+            if resp.status_code != 200:
+                resp.read()
+                raise OwnerError(f"the owner refused {what}: HTTP {resp.status_code} "
+                                 f"{_error_text(resp)}")
+            for line in resp.iter_lines():
+                if line.strip():
+                    yield json.loads(line)
+    except httpx.HTTPError as exc:
+        raise OwnerGone(f"cbi serve (pid {owner.pid}) stopped while running {what} "
+                        f"({type(exc).__name__}); run it again: with no owner it runs here") from None
+
+
+def _error_text(resp: Any) -> str:
+    try:
+        return str(resp.json().get("error", resp.text))
+    except (ValueError, AttributeError):
+        return resp.text[:200]
+
+
+def submit(owner: Owner, job: str, options: dict[str, Any],
+           on_line: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run a job in the owner; its log lines go to `on_line`; returns the job's result."""
     result: dict[str, Any] | None = None
-    with _client().stream("POST", f"{owner.url}/jobs/{job}", json=options, headers=headers,
-                          timeout=httpx.Timeout(10, read=None)) as resp:
-        if resp.status_code != 200:
-            resp.read()
-            raise OwnerError(f"the owner refused job {job}: HTTP {resp.status_code} {resp.text}")
-        for line in resp.iter_lines():
-            if not line.strip():
-                continue
-            msg = json.loads(line)
-            if "log" in msg:
-                on_line(msg["log"])
-            elif "error" in msg:
-                raise OwnerError(msg["error"])
-            elif "result" in msg:
-                result = msg["result"]
+    for msg in post_stream(owner, f"/jobs/{job}", options, what=f"job {job}"):
+        if "log" in msg:
+            on_line(msg["log"])
+        elif "error" in msg:
+            raise OwnerError(msg["error"])
+        elif "result" in msg:
+            result = msg["result"]
     if result is None:
-        raise OwnerError(f"the owner closed the stream before job {job} finished")
+        raise OwnerGone(f"cbi serve (pid {owner.pid}) closed the stream before job {job} finished")
     return result
 
 
@@ -126,10 +223,16 @@ def _client():
 
 def fetch(owner: Owner, what: str) -> Any:
     """A read the owner answers for us (`status`, `cost`): we cannot open the file ourselves."""
-    resp = _client().get(f"{owner.url}/{what}", headers={"Authorization": f"Bearer {owner.token}"},
-                     timeout=30)
+    import httpx
+
+    try:
+        resp = _client().get(f"{owner.url}/{what}", timeout=30,
+                             headers={"Authorization": f"Bearer {owner.token}"})
+    except httpx.HTTPError as exc:
+        raise OwnerGone(f"cbi serve (pid {owner.pid}) did not answer {what} "
+                        f"({type(exc).__name__})") from None
     if resp.status_code != 200:
-        raise OwnerError(f"the owner refused {what}: HTTP {resp.status_code}")
+        raise OwnerError(f"the owner refused {what}: HTTP {resp.status_code} {_error_text(resp)}")
     return resp.json()
 
 
@@ -138,27 +241,40 @@ class _ThreadLogHandler(logging.Handler):
     """Forwards the log records of one thread (the job's) to a queue: the progress stream."""
 
     def __init__(self, thread_id: int, out: queue.Queue) -> None:
+        from cbi.console import LOG_FORMAT
+
         super().__init__(logging.INFO)
         self.thread_id, self.out = thread_id, out
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.setFormatter(logging.Formatter(LOG_FORMAT))
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread == self.thread_id:
             self.out.put({"log": redact(self.format(record))})
 
 
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class OwnerService:
-    """The job API of a running owner: run_job(name, options) and reads, behind a token."""
+    """The job API of a running owner: run_job(name, options), whole commands and reads,
+    behind a token. `commands` is the `cbi` click command (None: this owner runs none);
+    `job_names` lists the jobs it knows (an unknown one is a 404 before anything runs)."""
 
     def __init__(self, settings, run: Callable[[str, dict], dict],
-                 reads: dict[str, Callable[[], Any]], port: int = 0, warehouse: Any = None) -> None:
+                 reads: dict[str, Callable[[], Any]], port: int = 0, warehouse: Any = None,
+                 commands: Any = None, job_names: Callable[[], list[str]] | None = None) -> None:
         self.files = owner_files(settings)
         if self.files is None:
             raise OwnerError("only a DuckDB warehouse file has an owner")
         existing = find_owner(settings)
-        if existing and existing.pid != os.getpid():
-            raise OwnerError(f"a cbi serve (pid {existing.pid}) already owns this warehouse")
+        if existing:
+            raise OwnerError(f"a cbi serve (pid {existing.pid}) already owns this warehouse "
+                             f"({self.files.endpoint.name}); stop it first")
         self.run, self.reads, self.warehouse = run, reads, warehouse
+        self.commands, self.job_names = commands, job_names
         self._inflight: set[threading.Thread] = set()
         self._accepting = True
         self.token = secrets.token_urlsafe(32)
@@ -187,48 +303,86 @@ class OwnerService:
         for path in (self.files.endpoint, self.files.token):
             path.unlink(missing_ok=True)
 
-    def command_stream(self, argv: list[str]):
+    def command_stream(self, body: dict[str, Any]):
         """Run a whole `cbi` command here, on the owner's warehouse; stream its output."""
         from cbi.ops.forward import run_command
 
-        return self._stream("command", lambda out: {"exit": run_command(argv, self.warehouse, out)})
+        argv = body.get("argv")
+        if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+            raise _BadRequest(400, "body must be {\"argv\": [\"word\", …]}")
+        if self.commands is None:
+            raise _BadRequest(404, "this owner runs no commands")
+        terminal = body.get("terminal") if isinstance(body.get("terminal"), dict) else None
+        return self._stream("command", lambda out: {
+            "exit": run_command(self.commands, argv, self.warehouse, out, terminal)})
 
     def authorised(self, header: str | None) -> bool:
         given = (header or "").removeprefix("Bearer ").strip()
-        return bool(given) and hmac.compare_digest(given, self.token)
+        return bool(given) and hmac.compare_digest(given.encode(), self.token.encode())
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         service = self
 
         class Handler(BaseHTTPRequestHandler):
             disable_nagle_algorithm = True  # small NDJSON lines: Nagle + delayed ACK cost 40 ms
+            error_content_type = "application/json"
 
             def log_message(self, fmt: str, *args: Any) -> None:
                 log.debug("job API: " + fmt, *args)
 
+            def send_error(self, code: int, message: str | None = None,
+                           explain: str | None = None) -> None:
+                # http.server's own refusals (bad request line, unsupported method): JSON too.
+                try:
+                    self._json(code, {"error": message or self.responses.get(code, ("error",))[0]})
+                except OSError:
+                    pass
+
             def do_GET(self) -> None:
+                self._guarded(self._get)
+
+            def do_POST(self) -> None:
+                self._guarded(self._post)
+
+            def _guarded(self, fn: Callable[[], None]) -> None:
+                try:
+                    fn()
+                except _BadRequest as exc:
+                    self._json(exc.status, {"error": str(exc)})
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                except Exception as exc:  # noqa: BLE001 - a JSON 500, never a traceback page
+                    log.exception("job API %s %s failed", self.command, self.path)
+                    self._json(500, {"error": redact(f"{type(exc).__name__}: {exc}")})
+
+            def _get(self) -> None:
                 if self.path == "/health":
                     return self._json(200, {"ok": True, "pid": os.getpid()})
                 if not service.authorised(self.headers.get("Authorization")):
                     return self._json(401, {"error": "token required"})
+                if self.path == "/whoami":
+                    return self._json(200, {"pid": os.getpid(), "port": service.port})
                 read = service.reads.get(self.path.strip("/"))
                 if read is None:
                     return self._json(404, {"error": f"no {self.path}"})
                 self._json(200, read())
 
-            def do_POST(self) -> None:
+            def _post(self) -> None:
                 if not service.authorised(self.headers.get("Authorization")):
                     return self._json(401, {"error": "token required"})
                 if not (self.path.startswith("/jobs/") or self.path == "/commands"):
                     return self._json(404, {"error": f"no {self.path}"})
                 if not service._accepting:
                     return self._json(503, {"error": "the owner is shutting down"})
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+                body = self._body()
                 if self.path == "/commands":
-                    messages = service.command_stream(body.get("argv") or [])
+                    messages = service.command_stream(body)
                 else:
-                    messages = service.stream(self.path.removeprefix("/jobs/"), body)
+                    job = self.path.removeprefix("/jobs/")
+                    if service.job_names is not None and job not in service.job_names():
+                        raise _BadRequest(404, f"unknown job {job!r}; jobs: "
+                                               f"{', '.join(service.job_names())}")
+                    messages = service.stream(job, body)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-ndjson")
                 self.end_headers()
@@ -236,7 +390,27 @@ class OwnerService:
                     self.wfile.write((json.dumps(msg, default=str) + "\n").encode())
                     self.wfile.flush()
 
+            def _body(self) -> dict[str, Any]:
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    raise _BadRequest(400, "Content-Length is not a number") from None
+                if length > 10 * 1024**2:
+                    raise _BadRequest(413, "body over 10 MiB")
+                raw = self.rfile.read(length) if length else b""
+                if not raw.strip():
+                    return {}
+                try:
+                    body = json.loads(raw)
+                except ValueError as exc:
+                    raise _BadRequest(400, f"body is not JSON: {exc}") from None
+                if not isinstance(body, dict):
+                    raise _BadRequest(400, "body must be a JSON object")
+                return body
+
             def _json(self, code: int, body: Any) -> None:
+                if code >= 400 and isinstance(body, dict):
+                    body = {**body, "status": code}
                 data = json.dumps(body, default=str).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
@@ -270,7 +444,7 @@ class OwnerService:
         while True:
             msg = out.get()
             yield msg
-            if "log" not in msg and "out" not in msg:
+            if not ({"log", "out", "err"} & msg.keys()):
                 return
 
 
@@ -283,15 +457,16 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def dispatch(settings, job: str, options: dict[str, Any] | None = None,
-             on_line: Callable[[str], None] = print) -> dict[str, Any]:
+             on_line: Callable[[str], None] = print,
+             on_note: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run a job where it must run: in the owner when one holds the warehouse, else here.
 
     Other areas' commands call this to stay usable while `cbi serve` runs.
     """
     options = options or {}
-    owner = find_owner(settings)
+    owner = find_owner(settings, on_stale=on_note)
     if owner is not None:
-        on_line(f"cbi serve (pid {owner.pid}) owns the warehouse: running {job} there")
+        (on_note or on_line)(f"cbi serve (pid {owner.pid}) owns the warehouse: running {job} there")
         return submit(owner, job, options, on_line)
     from cbi.ops.runs import role_for, run_job
     from cbi.warehouse import connect
@@ -301,4 +476,7 @@ def dispatch(settings, job: str, options: dict[str, Any] | None = None,
     with connect(settings=settings, role=role_for(job)) as wh:
         if not wh.table_exists("ops.pipeline_runs"):
             raise WarehouseError(f"{wh.url} has no ops tables yet: run `cbi init` first")
+        from cbi.ops.runs import mark_abandoned
+
+        mark_abandoned(wh, settings)
         return run_job(wh, settings, job, **options)

@@ -1,9 +1,11 @@
 """The run log: every job of `cbi.jobs.JOBS` runs through `run_job`, which records it in
 `ops.pipeline_runs`, persists the BigQuery bytes it cost, and raises or resolves alerts.
 
-A run row is written `running` before the job starts and rewritten `succeeded`/`failed`
-after (same run_id, so a MERGE), so a run killed half-way shows as `running` forever: that is
-how `cbi status` tells a crashed run from a finished one.
+A run row is written `running` before the job starts (with the host, PID and the PID's start
+time in `details`) and rewritten `succeeded`/`failed` after (same run_id, so a MERGE). A run
+whose process died stays `running` until `mark_abandoned` (the owner at start-up and every
+few minutes, and any command that runs a job here) finds its process gone, rewrites it
+`abandoned` and raises an alert; `cbi status` counts it as a failure even before that.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import datetime as dt
 import inspect
 import json
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -21,6 +25,7 @@ from typing import Any, Callable
 import pyarrow as pa
 
 from cbi import jobs
+from cbi.errors import CbiError, alert_kind
 from cbi.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -33,9 +38,15 @@ _job_locks: dict[str, threading.Lock] = {}
 #: BigQuery credentials each job runs with (DuckDB has one file and ignores roles).
 JOB_ROLES: dict[str, str] = {"train": "training", "predict": "training"}
 _locks_guard = threading.Lock()
+HOST = socket.gethostname()
+#: run_ids this process is running now: a `running` row of ours that is not here is abandoned.
+_ACTIVE: set[str] = set()
+ABANDONED = "abandoned"
+#: Statuses `cbi status` counts as a failed job.
+FAILED_STATUSES = ("failed", ABANDONED)
 
 
-class JobFailed(RuntimeError):
+class JobFailed(CbiError):
     def __init__(self, name: str, run_id: str, error: str) -> None:
         super().__init__(f"job {name} failed (run {run_id}): {error}")
         self.name, self.run_id, self.error = name, run_id, error
@@ -86,24 +97,125 @@ def run_job(wh, settings, name: str, **options: Any) -> dict[str, Any]:
     with _lock(name):
         run_id = uuid.uuid4().hex
         started = dt.datetime.now(UTC)
-        _write(wh, run_id, name, started, "running", details={"options": options})
-        log.info("job %s started (run %s)", name, run_id)
-        t0 = time.monotonic()
+        _ACTIVE.add(run_id)
         try:
-            result = fn(wh, settings, **supported_options(fn, options)) or {}
-        except Exception as exc:  # noqa: BLE001 - recorded, alerted, re-raised
-            error = redact(f"{type(exc).__name__}: {exc}")
-            _finish(wh, settings, run_id, name, started, "failed", {}, error, _alert_kind(exc))
-            raise JobFailed(name, run_id, error) from exc
-        _finish(wh, settings, run_id, name, started, "succeeded", result, None)
+            _write(wh, run_id, name, started, "running",
+                   details={"options": options, **process_identity()})
+            log.info("job %s started (run %s)", name, run_id)
+            t0 = time.monotonic()
+            try:
+                result = fn(wh, settings, **supported_options(fn, options)) or {}
+            except Exception as exc:  # noqa: BLE001 - recorded, alerted, re-raised
+                error = redact(f"{type(exc).__name__}: {exc}")
+                _finish(wh, settings, run_id, name, started, "failed", {}, error, alert_kind(exc))
+                raise JobFailed(name, run_id, error) from exc
+            _finish(wh, settings, run_id, name, started, "succeeded", result, None)
+        finally:
+            _ACTIVE.discard(run_id)
         log.info("job %s succeeded in %.1fs: %s rows read, %s written", name,
                  time.monotonic() - t0, result.get("rows_read", 0), result.get("rows_written", 0))
         return {"run_id": run_id, **result}
 
 
-def _alert_kind(exc: BaseException) -> str:
-    # export refuses to write when a data-quality gate fails: that is its own alert kind.
-    return "quality_gate" if type(exc).__name__ == "QualityGateError" else "job_failed"
+def _alert_kind(exc: BaseException) -> str:  # old name; the errors know their alert kind
+    return alert_kind(exc)
+
+
+# ---- abandoned runs -------------------------------------------------------------------------
+def _pid_start(pid: int) -> str | None:
+    """When `pid` started (clock ticks since boot, Linux), to tell a reused PID apart."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def process_identity() -> dict[str, Any]:
+    """What a `running` row records about the process running it."""
+    return {"host": HOST, "pid": os.getpid(), "pid_start": _pid_start(os.getpid())}
+
+
+def abandoned_reason(row: dict[str, Any], exclusive: bool = False) -> str | None:
+    """Why a `running` row is abandoned (None: it may still be running).
+
+    On this host a row is abandoned when its PID is gone, belongs to a newer process, or is
+    this process's but not one of its active runs. `exclusive`: this process holds the
+    warehouse alone (DuckDB), so no other process can be running anything in it.
+    """
+    if row.get("status") != "running":
+        return None
+    try:
+        details = json.loads(row.get("details") or "{}")
+    except ValueError:
+        details = {}
+    host, pid, start = details.get("host"), details.get("pid"), details.get("pid_start")
+    where = f"process {pid} on {host}" if pid is not None else "the process that ran it"
+    if host == HOST and isinstance(pid, int):
+        if pid == os.getpid():
+            return None if row.get("run_id") in _ACTIVE else f"{where} (this one) no longer runs it"
+        if not _alive(pid):
+            return f"{where} is gone"
+        now_start = _pid_start(pid)
+        if start is not None and now_start is not None and now_start != start:
+            return f"{where} is gone (the PID now belongs to another process)"
+        if exclusive:
+            return f"{where} does not hold the warehouse"
+        return None
+    if exclusive:
+        return f"{where} is gone (this process holds the warehouse alone)"
+    return None
+
+
+def running_rows(wh) -> list[dict[str, Any]]:
+    return wh.query("SELECT run_id, job, started_at, status, details FROM ops.pipeline_runs "
+                    "WHERE status = 'running'").to_pylist()
+
+
+def mark_abandoned(wh, settings) -> list[dict[str, Any]]:
+    """Rewrite each `running` row whose process is gone as `abandoned` and alert on it."""
+    from cbi.ops import alerts
+
+    exclusive = getattr(wh, "engine", "") == "duckdb"
+    marked = []
+    for row in running_rows(wh):
+        reason = abandoned_reason(row, exclusive)
+        if reason is None:
+            continue
+        error = f"abandoned: {reason}"
+        _write(wh, row["run_id"], row["job"], row["started_at"], ABANDONED, error=error,
+               details={"abandoned_by": process_identity()})
+        log.warning("run %s of job %s %s", row["run_id"], row["job"], error)
+        alerts.raise_alert(wh, settings, "job_abandoned", row["job"],
+                           f"run {row['run_id']} of job {row['job']} never finished: {reason}")
+        marked.append({**row, "status": ABANDONED, "error": error})
+    return marked
+
+
+def with_abandoned(wh, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as `cbi status` should count them: a `running` row whose process is gone reads
+    `abandoned` even before anyone rewrote it."""
+    running = {r["run_id"]: r for r in running_rows(wh)} if any(
+        r.get("status") == "running" for r in rows) else {}
+    exclusive = getattr(wh, "engine", "") == "duckdb"
+    out = []
+    for r in rows:
+        full = running.get(r.get("run_id"))
+        reason = abandoned_reason(full, exclusive) if full else None
+        out.append({**r, "status": ABANDONED, "error": f"abandoned: {reason}"} if reason else r)
+    return out
 
 
 def _finish(wh, settings, run_id: str, name: str, started: dt.datetime, status: str,
@@ -116,7 +228,7 @@ def _finish(wh, settings, run_id: str, name: str, started: dt.datetime, status: 
         log.error("job %s failed (run %s): %s", name, run_id, error)
         alerts.raise_alert(wh, settings, kind, name, f"job {name} failed: {error}")
     else:
-        for kind in ("job_failed", "quality_gate"):
+        for kind in ("job_failed", "quality_gate", "job_abandoned"):
             alerts.resolve_alert(wh, kind, name)
 
 

@@ -16,7 +16,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from cbi.ops.calendar import CHICAGO
+from cbi.calendar import CHICAGO
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def parse(spec: str, job: str = "?") -> list[Trigger]:
         if word == "every" and (m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd])", rest)):
             out.append(Trigger("every", seconds=float(m[1]) * _UNITS[m[2]]))
         elif word == "cron" and len(rest.split()) == 5:
-            out.append(Trigger("cron", cron=rest))
+            out.append(Trigger("cron", cron=_valid_cron(rest, job, part)))
         elif word == "after" and rest:
             out.append(Trigger("after", after=tuple(j.strip() for j in rest.split(","))))
         else:
@@ -62,12 +62,42 @@ def parse(spec: str, job: str = "?") -> list[Trigger]:
     return out
 
 
+def _valid_cron(expr: str, job: str, part: str) -> str:
+    """A five-field crontab expression APScheduler's CronTrigger accepts (ranges checked)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expr, timezone=CHICAGO)
+    except ValueError as exc:
+        raise ValueError(f"schedule of job {job!r}: {part!r} is not a valid cron expression: "
+                         f"{exc}") from None
+    return " ".join(expr.split())
+
+
 def effective_schedule(settings, live: bool | None = None) -> dict[str, list[Trigger]]:
-    """Defaults, then the settings' overrides; the poll is off while the Live stream runs."""
+    """Defaults, then the settings' overrides; the poll is off while the Live stream runs.
+
+    A schedule for a job that does not exist, or `after` one, is refused with the job list.
+    """
+    from cbi.ops.runs import job_names
+
     specs = {**DEFAULT_SCHEDULE, **settings.schedule}
     if (settings.live if live is None else live) and "databento" not in settings.schedule:
         specs["databento"] = "off"
-    return {job: parse(spec, job) for job, spec in specs.items()}
+    known = job_names(settings)
+    unknown = sorted(j for j in settings.schedule if j not in known)
+    if unknown:
+        raise ValueError(f"schedule: unknown job(s) {', '.join(map(repr, unknown))}; jobs: "
+                         f"{', '.join(known)}")
+    schedule = {job: parse(spec, job) for job, spec in specs.items()}
+    for job, triggers in schedule.items():
+        for t in triggers:
+            missing = [j for j in t.after if j not in known]
+            if missing and job in settings.schedule:
+                raise ValueError(f"schedule of job {job!r}: 'after {','.join(t.after)}' names "
+                                 f"unknown job(s) {', '.join(map(repr, missing))}; jobs: "
+                                 f"{', '.join(known)}")
+    return schedule
 
 
 def dependents(schedule: dict[str, list[Trigger]], job: str) -> list[str]:
@@ -151,34 +181,77 @@ class PipelineScheduler:
 
     def _check_staleness(self) -> None:
         from cbi.ops.alerts import check_staleness
+        from cbi.ops.runs import mark_abandoned
 
         try:
             check_staleness(self.wh, self.settings)
+            mark_abandoned(self.wh, self.settings)
         except Exception:  # noqa: BLE001 - a monitor must not kill the scheduler
             log.exception("staleness check failed")
 
 
 def _describe(t: Trigger) -> str:
     if t.kind == "every":
-        return f"every {t.seconds:g}s"
+        return f"every {_every(t.seconds)}"
     return f"cron '{t.cron}'" if t.kind == "cron" else f"after {','.join(t.after)}"
 
 
 # ---- crontab ---------------------------------------------------------------------------------
+#: Seconds a cron line waits for the lock before giving up (the previous run still holds it).
+CRON_LOCK_WAIT_S = 300
+
+
+def cron_paths(settings, folder: str) -> tuple[str, str]:
+    """(lock file, log folder) for cron lines: the lock beside the DuckDB file (or in the
+    folder for BigQuery), logs in the settings' `cron_log_dir` (relative to the folder)."""
+    import os
+    from urllib.parse import urlparse
+
+    url = settings.warehouse
+    if urlparse(url).scheme == "duckdb":
+        path = url.split("://", 1)[1]
+        path = path[1:] if path.startswith("/") else path
+        db = os.path.normpath(os.path.join(folder, path))
+        lock = f"{db}.cron.lock"
+    else:
+        lock = os.path.join(folder, "cbi.cron.lock")
+    logs = os.path.normpath(os.path.join(folder, str(settings.cron_log_dir)))
+    return lock, logs
+
+
 def crontab_lines(settings, folder: str, cbi: str = "cbi") -> list[str]:
-    """Crontab lines for the same schedule (no Live stream under cron: the poll runs)."""
+    """Crontab lines for the same schedule (no Live stream under cron: the poll runs).
+
+    Each line runs under `flock` on one lock beside the warehouse (two runs never share the
+    DuckDB file; a run waits up to CRON_LOCK_WAIT_S for the previous one) and appends its
+    output to LOGDIR/JOB.log. A schedule cron cannot express exactly is refused.
+    """
     schedule = effective_schedule(settings, live=False)
-    prefix = f"cd {shlex.quote(folder)} && "
+    lock, logs = cron_paths(settings, folder)
     lines = ["# cbi schedule (generated by `cbi cron`); times are exchange time",
              "CRON_TZ=America/Chicago"]
+
+    def line(when: str, commands: list[str], log_name: str, comment: str) -> str:
+        inner = " && ".join(commands)
+        run = inner if len(commands) == 1 else f"sh -c {shlex.quote(inner)}"
+        text = (f"cd {shlex.quote(folder)} && mkdir -p {shlex.quote(logs)} && "
+                f"flock -w {CRON_LOCK_WAIT_S} {shlex.quote(lock)} {run} "
+                f">> {shlex.quote(logs + '/' + log_name + '.log')} 2>&1")
+        return f"{when} {_cron_escape(text)}  # {comment}"
+
     for job, triggers in schedule.items():
-        chain = " && ".join(f"{cbi} job {j}" for j in [job, *_chain(schedule, job)])
+        chain = [f"{cbi} job {j}" for j in [job, *_chain(schedule, job)]]
         for t in triggers:
-            when = _cron_expr(t)
+            when = _cron_expr(t, job)
             if when:
-                lines.append(f"{when} {prefix}{chain}  # {job}: {_describe(t)}")
-    lines.append(f"*/5 * * * * {prefix}{cbi} status --alert >/dev/null  # stale feeds -> alerts")
+                lines.append(line(when, chain, job, f"{job}: {_describe(t)}"))
+    lines.append(line("*/5 * * * *", [f"{cbi} status --alert"], "status",
+                      "stale feeds and abandoned runs -> alerts"))
     return lines
+
+
+def _cron_escape(text: str) -> str:
+    return text.replace("%", "\\%")  # cron turns a bare % into a newline
 
 
 def _chain(schedule: dict[str, list[Trigger]], job: str, seen: tuple[str, ...] = ()) -> list[str]:
@@ -190,15 +263,38 @@ def _chain(schedule: dict[str, list[Trigger]], job: str, seen: tuple[str, ...] =
     return out
 
 
-def _cron_expr(t: Trigger) -> str | None:
+def _cron_expr(t: Trigger, job: str = "?") -> str | None:
+    """The crontab time fields of a trigger; ValueError when cron cannot run it as written."""
     if t.kind == "cron":
         return t.cron
     if t.kind != "every":
         return None
-    minutes = max(1, round(t.seconds / 60))
+    where = f"schedule of job {job!r}: 'every {_every(t.seconds)}'"
+    if t.seconds % 60:
+        raise ValueError(f"{where}: cron starts jobs on whole minutes only; use a multiple of "
+                         "1m (or `cbi serve`, which runs any interval)")
+    minutes = int(t.seconds // 60)
     if minutes < 60:
-        return f"*/{minutes} * * * *"
-    hours = max(1, round(minutes / 60))
+        if 60 % minutes:
+            raise ValueError(f"{where}: cron can repeat only minute steps that divide an hour "
+                             "(1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30m); `*/N` restarts each hour")
+        return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
+    if minutes % 60:
+        raise ValueError(f"{where}: over an hour, cron repeats whole hours only")
+    hours = minutes // 60
     if hours < 24:
-        return f"0 */{hours} * * *" if hours > 1 else "0 * * * *"
-    return "0 0 * * *"
+        if 24 % hours:
+            raise ValueError(f"{where}: cron can repeat only hour steps that divide a day "
+                             "(1, 2, 3, 4, 6, 8, 12h); `*/N` restarts each day")
+        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+    if hours == 24:
+        return "0 0 * * *"
+    raise ValueError(f"{where}: cron cannot repeat every few days (`*/N` in day-of-month "
+                     "restarts each month); write `cron M H * * DOW` instead")
+
+
+def _every(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"

@@ -23,8 +23,10 @@ class Server:
     """The owner's parts, started and stopped in order; `run()` blocks until asked to stop."""
 
     def __init__(self, settings, *, wh=None, dashboard: bool = True, live: bool | None = None,
-                 speed: float = 1.0, on_ready: Callable[[str | None], None] | None = None) -> None:
+                 speed: float = 1.0, on_ready: Callable[[str | None], None] | None = None,
+                 commands: Any = None) -> None:
         self.settings, self.wh, self.dashboard = settings, wh, dashboard
+        self.commands = commands  # the `cbi` click command: forwarded commands run it here
         self.live = settings.live if live is None else live
         self.speed, self.on_ready = speed, on_ready
         self.stop_event = threading.Event()
@@ -36,17 +38,26 @@ class Server:
     # ---- start --------------------------------------------------------------------------------
     def _open(self) -> None:
         from cbi import sandbox
+        from cbi.ops.owner import OwnerError, find_owner
         from cbi.warehouse import connect
 
+        existing = find_owner(self.settings, on_stale=log.info)
+        if existing is not None:  # say so before DuckDB refuses the file with a lock error
+            raise OwnerError(f"a cbi serve (pid {existing.pid}) already owns this warehouse; "
+                             "stop it first (or use it: other commands go to it)")
         if sandbox.needs_servers(self.settings):
             self.sandbox = sandbox.start_all(self.settings.sandbox_seed)
             self.settings = self.settings.model_copy(update=self.sandbox.settings_overrides())
         if self.wh is None:
             self.wh = connect(settings=self.settings)
             self.wh.init()
+        from cbi.ops.runs import mark_abandoned
+
+        mark_abandoned(self.wh, self.settings)  # runs of a killed owner end here
 
     def _start_job_api(self) -> None:
         from cbi.ops.owner import OwnerService, owner_files
+        from cbi.ops.runs import job_names
         from cbi.ops.status import cost_report, status_report
 
         if owner_files(self.settings) is None:
@@ -57,7 +68,8 @@ class Server:
             reads={"status": lambda: status_report(self.wh, self.settings),
                    "status/alert": lambda: status_report(self.wh, self.settings, raise_alerts=True),
                    "cost": lambda: cost_report(self.wh, self.settings)},
-            warehouse=self.wh).start()
+            warehouse=self.wh, commands=self.commands,
+            job_names=lambda: job_names(self.settings)).start()
 
     def _start_live(self) -> None:
         if not self.live:

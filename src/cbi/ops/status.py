@@ -13,18 +13,53 @@ from typing import Any
 from cbi.ops import alerts, runs
 
 
+#: Minute bars older than this are not scanned for freshness (a feed silent this long shows "never").
+BARS_FRESHNESS_DAYS = 14
+
+
+def _age_s(now: dt.datetime, at: dt.datetime | None) -> float | None:
+    return None if at is None else round((now - at).total_seconds(), 1)
+
+
+def observed_and_written(wh, now: dt.datetime) -> dict[tuple[str, str], dict[str, Any]]:
+    """(feed, subject) -> the newest observation's time and when rows were last written,
+    each with its age in seconds: the one meaning of freshness (`cbi status`, dashboard)."""
+    floor = now - dt.timedelta(days=BARS_FRESHNESS_DAYS)
+    out = {}
+    for row in wh.query_file("cbi.ops.sql", "freshness_observed.sql", {"floor": floor}).to_pylist():
+        observed, written = row["observed_at"], row["written_at"]
+        out[(row["feed"], row["subject"])] = {
+            "observed_at": observed, "observed_age_s": _age_s(now, observed),
+            "written_at": written, "written_age_s": _age_s(now, written)}
+    return out
+
+
+def freshness_rows(fresh: list, wh, now: dt.datetime) -> list[dict[str, Any]]:
+    """Each `alerts.Freshness` as a dict with `observed_at`/`written_at` and their ages;
+    `last_at` is the newest observation (FRED's and news' too, never a write time)."""
+    times = observed_and_written(wh, now)
+    none = {"observed_at": None, "observed_age_s": None, "written_at": None, "written_age_s": None}
+    out = []
+    for f in fresh:
+        row = {**dataclasses.asdict(f), **times.get((f.feed, f.subject), none)}
+        row["last_at"] = row["observed_at"] if row["observed_at"] is not None else row["last_at"]
+        out.append(row)
+    return out
+
+
 def status_report(wh, settings, now: dt.datetime | None = None, raise_alerts: bool = False,
                   limit: int = 10) -> dict[str, Any]:
+    now = now or dt.datetime.now(dt.timezone.utc)
     check = alerts.check_staleness if raise_alerts else alerts.freshness
     fresh = check(wh, settings, now)
-    latest = runs.latest_per_job(wh)
+    latest = runs.with_abandoned(wh, runs.latest_per_job(wh))
     return {
-        "freshness": [dataclasses.asdict(f) for f in fresh],
+        "freshness": freshness_rows(fresh, wh, now),
         "latest": latest,
-        "recent": runs.last_runs(wh, limit),
+        "recent": runs.with_abandoned(wh, runs.last_runs(wh, limit)),
         "alerts": alerts.open_alerts(wh),
         "stale": [f.subject for f in fresh if f.stale],
-        "failed": [r["job"] for r in latest if r["status"] == "failed"],
+        "failed": [r["job"] for r in latest if r["status"] in runs.FAILED_STATUSES],
     }
 
 

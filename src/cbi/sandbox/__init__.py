@@ -66,11 +66,10 @@ def start_all(seed: int = 7, host: str = "127.0.0.1") -> Sandbox:
 
 
 def wanted(settings) -> bool:
-    """Sandbox on when asked for, or when unset and no API key is configured."""
+    """Sandbox on only when asked for (`sandbox = true`); keys or their absence never decide."""
     from cbi.feeds.base import use_sandbox
-    from cbi.secrets import get_secret  # keychain, then the environment
 
-    return use_sandbox(settings, next((v for k in KEY_NAMES if (v := get_secret(k))), None))
+    return use_sandbox(settings)
 
 
 def needs_servers(settings) -> bool:

@@ -1,8 +1,9 @@
 """Simulated GLBX.MDP3 OHLCV bars for ZL, ES and CL, deterministic from a seed.
 
 What the generator imitates (the things a consumer gets wrong otherwise):
-- CME Globex sessions: trading date D runs 17:00 CT on D-1 to 16:00 CT on D (23 hours,
-  America/Chicago with DST); no sessions on weekends or on a few fixed holidays.
+- CME Globex sessions from the product's own CME calendar (`cbi.calendar`): grains 19:00 CT
+  to 13:20 CT with the morning break, ES and CL 17:00 to 16:00 CT, holidays, and the
+  abbreviated holiday sessions CME books to the next trading date.
 - Several contract months per root with volume-led rolls (the next contract overtakes the
   front ten days before expiry), and calendar spreads (`ZLH5-ZLK5`) whose price may be
   negative and which trade rarely.
@@ -23,11 +24,13 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
+
+from cbi import calendar
 
 CHICAGO = ZoneInfo("America/Chicago")
 EPOCH = dt.date(2015, 1, 1)  # the price paths start here
 MINUTE_NS = 60_000_000_000
-SESSION_MINUTES = 23 * 60
 PUBLISHER_ID = 1  # GLBX.MDP3 Globex
 MONTH_CODES = "FGHJKMNQUVXZ"
 
@@ -68,21 +71,29 @@ class SimClock:
         return self.start + (time.time() - self.real_start) * self.speed
 
 
-def is_trading_date(d: dt.date) -> bool:
-    """Weekdays except New Year's Day, Independence Day and Christmas (a simplified calendar)."""
-    return d.weekday() < 5 and (d.month, d.day) not in ((1, 1), (7, 4), (12, 25))
+def is_trading_date(root: str, d: dt.date) -> bool:
+    return calendar.is_trading_date(root, d)
 
 
-def session_start_ns(d: dt.date) -> int:
-    """17:00 America/Chicago on the calendar day before trading date `d`, in UTC ns."""
-    opens = dt.datetime.combine(d - dt.timedelta(days=1), dt.time(17), CHICAGO)
-    return int(opens.timestamp()) * 1_000_000_000
+def session_start_ns(root: str, d: dt.date) -> int:
+    """Where the first session booked to trading date `d` opens, in UTC ns."""
+    return _ns(calendar.session_open(root, d))
 
 
-def trading_date_of(ts_ns: int) -> dt.date:
-    """The trading date a session minute belongs to (17:00 CT and later -> the next date)."""
-    local = dt.datetime.fromtimestamp(ts_ns / 1e9, CHICAGO)
-    return (local + dt.timedelta(hours=7)).date()
+def session_minutes(root: str, d: dt.date) -> np.ndarray:
+    """The start (UTC ns) of every minute of the sessions booked to trading date `d`."""
+    spans = [np.arange(_ns(o), _ns(c), MINUTE_NS, dtype=np.uint64)
+             for o, c in calendar.sessions(root, d)]
+    return np.concatenate(spans) if spans else np.zeros(0, np.uint64)
+
+
+def dataset_start_ns() -> int:
+    """Where the simulated dataset starts: the earliest session of EPOCH over the roots."""
+    return min(session_start_ns(root, calendar.next_trading_date(root, EPOCH)) for root in ROOTS)
+
+
+def _ns(when: dt.datetime) -> int:
+    return int(when.timestamp()) * 1_000_000_000
 
 
 def contract_symbol(root: str, year: int, month: int) -> str:
@@ -126,7 +137,7 @@ def _daily_closes(seed: int, root: str, until: dt.date) -> dict[dt.date, float]:
     """The root's close per trading date from EPOCH (a seeded geometric random walk)."""
     spec = ROOTS[root]
     dates = [EPOCH + dt.timedelta(days=i) for i in range((until - EPOCH).days + 1)]
-    dates = [d for d in dates if is_trading_date(d)]
+    dates = [d for d in dates if is_trading_date(root, d)]
     rng = np.random.default_rng([seed, zlib.crc32(root.encode())])
     path = spec.base_price * np.exp(np.cumsum(rng.normal(0, spec.daily_vol, len(dates))))
     return dict(zip(dates, path.tolist()))
@@ -145,40 +156,47 @@ def _closes(seed: int, root: str, d: dt.date) -> tuple[float, float]:
 @lru_cache(maxsize=4096)
 def session_bars(seed: int, root: str, d: dt.date) -> np.ndarray:
     """Every 1-minute bar of trading date `d` for one root (outrights and one spread)."""
-    if not is_trading_date(d) or d < EPOCH:
+    if d < EPOCH or not is_trading_date(root, d):
         return np.zeros(0, OHLCV_DTYPE)
     spec = ROOTS[root]
     rng = np.random.default_rng([seed, zlib.crc32(root.encode()), d.toordinal()])
     prev_close, close = _closes(seed, root, d)
-    path = _bridge(rng, prev_close, close, spec.daily_vol)
+    minutes = session_minutes(root, d)
+    path = _bridge(rng, prev_close, close, spec.daily_vol, len(minutes))
     contracts = _listed(root, d)
     shares = volume_shares(contracts, d)
-    minute = np.arange(SESSION_MINUTES)
-    # busier in the day session (08:30-13:15 CT is minutes 930-1215 of the session)
-    activity = np.where((minute >= 930) & (minute < 1215), 40.0, 3.0)
+    activity = _activity(minutes)
     parts = []
     for c, share in zip(contracts, shares):
-        parts.append(_bars(rng, d, root, c.symbol, path * c.factor, activity * share, spec.tick))
+        parts.append(_bars(rng, minutes, c.symbol, path * c.factor, activity * share, spec.tick))
     spread = f"{contracts[0].symbol}-{contracts[1].symbol}"
     diff = path * (contracts[0].factor - contracts[1].factor)
-    parts.append(_bars(rng, d, root, spread, diff, activity * 0.01, spec.tick))
+    parts.append(_bars(rng, minutes, spread, diff, activity * 0.01, spec.tick))
     bars = np.concatenate(parts)
     return bars[np.argsort(bars["ts_event"], kind="stable")]
 
 
-def _bridge(rng: np.random.Generator, start: float, end: float, daily_vol: float) -> np.ndarray:
-    """A Brownian bridge in log price, SESSION_MINUTES + 1 points from start to end."""
-    steps = rng.normal(0, daily_vol / np.sqrt(SESSION_MINUTES), SESSION_MINUTES)
+def _activity(minutes: np.ndarray) -> np.ndarray:
+    """Trades per minute: busier in the day session (08:30-13:15 CT)."""
+    local = pd.to_datetime(minutes.astype(np.int64), utc=True).tz_convert(CHICAGO)
+    clock = np.asarray(local.hour * 60 + local.minute)
+    return np.where((clock >= 8 * 60 + 30) & (clock < 13 * 60 + 15), 40.0, 3.0)
+
+
+def _bridge(rng: np.random.Generator, start: float, end: float, daily_vol: float,
+            n: int) -> np.ndarray:
+    """A Brownian bridge in log price, n + 1 points from start to end (n session minutes)."""
+    steps = rng.normal(0, daily_vol / np.sqrt(n), n)
     walk = np.concatenate([[0.0], np.cumsum(steps)])
-    t = np.linspace(0, 1, SESSION_MINUTES + 1)
+    t = np.linspace(0, 1, n + 1)
     log_path = np.log(start) + walk - t * walk[-1] + t * (np.log(end) - np.log(start))
     return np.exp(log_path)
 
 
-def _bars(rng: np.random.Generator, d: dt.date, root: str, symbol: str, path: np.ndarray,
+def _bars(rng: np.random.Generator, minutes: np.ndarray, symbol: str, path: np.ndarray,
           activity: np.ndarray, tick: float) -> np.ndarray:
     volume = rng.poisson(activity)
-    wiggle = np.abs(rng.normal(0, 0.0004, (2, SESSION_MINUTES))) * np.abs(path[1:])
+    wiggle = np.abs(rng.normal(0, 0.0004, (2, len(minutes)))) * np.abs(path[1:])
     to_fixed = int(round(tick * 1e9))
 
     def fixed(x: np.ndarray) -> np.ndarray:
@@ -191,7 +209,7 @@ def _bars(rng: np.random.Generator, d: dt.date, root: str, symbol: str, path: np
     out = np.zeros(int(traded.sum()), OHLCV_DTYPE)
     out["length"], out["rtype"], out["publisher_id"] = 14, RTYPE["ohlcv-1m"], PUBLISHER_ID
     out["instrument_id"] = instrument_id(symbol)
-    out["ts_event"] = session_start_ns(d) + np.flatnonzero(traded).astype(np.uint64) * MINUTE_NS
+    out["ts_event"] = minutes[traded]
     for name, values in (("open", o), ("high", hi), ("low", lo), ("close", c), ("volume", volume)):
         out[name] = values[traded]
     return out
@@ -204,13 +222,11 @@ def symbols_on(root: str, d: dt.date) -> dict[str, int]:
     return {n: instrument_id(n) for n in names}
 
 
-def trading_dates(start_ns: int, end_ns: int) -> list[dt.date]:
-    """Trading dates whose session overlaps [start_ns, end_ns)."""
-    first = trading_date_of(start_ns) - dt.timedelta(days=1)
-    last = trading_date_of(max(start_ns, end_ns - 1)) + dt.timedelta(days=1)
-    days = (last - first).days + 1
-    return [first + dt.timedelta(days=i) for i in range(days)
-            if is_trading_date(first + dt.timedelta(days=i))]
+def trading_dates(root: str, start_ns: int, end_ns: int) -> list[dt.date]:
+    """The root's trading dates whose sessions may overlap [start_ns, end_ns)."""
+    first = dt.datetime.fromtimestamp(start_ns / 1e9, CHICAGO).date()
+    last = dt.datetime.fromtimestamp(max(start_ns, end_ns - 1) / 1e9, CHICAGO).date()
+    return calendar.trading_dates(root, first, last + dt.timedelta(days=5))
 
 
 def bars(seed: int, roots: list[str], schema: str, start_ns: int, end_ns: int,
@@ -219,10 +235,10 @@ def bars(seed: int, roots: list[str], schema: str, start_ns: int, end_ns: int,
     time, only bars complete by `now_ns`; and raw symbol -> instrument_id of what appears."""
     parts, symbols = [], {}
     for root in roots:
-        for d in trading_dates(start_ns, end_ns):
+        for d in trading_dates(root, start_ns, end_ns):
             day = session_bars(seed, root, d)
             if schema == "ohlcv-1h":
-                day = hourly(day, d)
+                day = hourly(day, root, d)
             parts.append(day)
             symbols.update(symbols_on(root, d))
     out = np.concatenate(parts) if parts else np.zeros(0, OHLCV_DTYPE)
@@ -236,12 +252,12 @@ def bars(seed: int, roots: list[str], schema: str, start_ns: int, end_ns: int,
     return out, {s: i for s, i in symbols.items() if i in present}
 
 
-def hourly(minutes: np.ndarray, d: dt.date) -> np.ndarray:
-    """Aggregate one session's minute bars into hour bars (the session opens on the hour)."""
+def hourly(minutes: np.ndarray, root: str, d: dt.date) -> np.ndarray:
+    """Aggregate one trading date's minute bars into hour bars (the session opens on the hour)."""
     if not len(minutes):
         return minutes
     hour_ns = np.uint64(60 * MINUTE_NS)
-    start = np.uint64(session_start_ns(d))
+    start = np.uint64(session_start_ns(root, d))
     hour = (minutes["ts_event"] - start) // hour_ns
     keys = minutes["instrument_id"].astype(np.uint64) * np.uint64(100) + hour
     order = np.lexsort((minutes["ts_event"], keys))

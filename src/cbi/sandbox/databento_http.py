@@ -113,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dataset_range(self, params: dict[str, str]) -> None:
         _check_dataset(params)
-        start, end = _iso(data.session_start_ns(data.EPOCH)), _iso(self.server.state.available_end_ns())
+        start, end = _iso(data.dataset_start_ns()), _iso(self.server.state.available_end_ns())
         body = {"start": start, "end": end,
                 "schema": {s: {"start": start, "end": end} for s in SCHEMAS}}
         self._send(200, json.dumps(body).encode(), "application/json")

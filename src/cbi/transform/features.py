@@ -32,6 +32,10 @@ def features_job(wh: Warehouse, settings, **options: Any) -> dict[str, Any]:
     from cbi.transform.training import build_training
 
     full = bool(options.get("full"))
+    if full:  # a new sentiment scorer reaches news_sentiment (a view of the stored scores)
+        from cbi.feeds.sentiment_rescore import rescore_articles
+
+        rescore_articles(wh)
     start, end = _date(options.get("start")), _date(options.get("end"))
     marks = input_watermarks(wh)
     previous = previous_watermarks(wh)
@@ -42,7 +46,8 @@ def features_job(wh: Warehouse, settings, **options: Any) -> dict[str, Any]:
         return {"rows_read": 0, "rows_written": 0, "write_from": None, "up_to_date": True}
     feature_hash = compute_feature_hash(marks)
     created_at = dt.datetime.now(dt.timezone.utc)
-    rows = build_rows(wh, write_from, end or FAR_FUTURE, feature_hash, created_at)
+    rows = build_rows(wh, write_from, end or FAR_FUTURE, feature_hash, created_at,
+                      settings.fred_max_age_days, settings.feature_roots)
     written = wh.merge(FEATURES, rows).rows_merged
     if full and start is None and end is None:
         wh.execute_file(SQL, "features_delete_stale.sql")
@@ -52,11 +57,29 @@ def features_job(wh: Warehouse, settings, **options: Any) -> dict[str, Any]:
             "feature_hash": feature_hash}
 
 
+#: The FRED series the features join, each with its @max_age_<series> parameter.
+FRED_FEATURE_SERIES = ("DFF", "VIXCLS", "DGS10", "DTWEXBGS", "DCOILWTICO")
+
+
+def max_age_params(ages: dict[str, int]) -> dict[str, int]:
+    """@max_age_<series> for each joined FRED series (`fred_max_age_days`, 'default' else)."""
+    return {f"max_age_{name.lower()}": int(ages.get(name, ages.get("default", 10)))
+            for name in FRED_FEATURE_SERIES}
+
+
+#: The extra roots the features read (setting `feature_roots`): the soybean crush inputs and
+#: heating oil, as returns beside ZL's own (NULL where a root is not ingested).
+FEATURE_ROOTS = {"soybean": "ZS", "soymeal": "ZM", "heating_oil": "HO"}
+
+
 def build_rows(wh: Warehouse, write_from: dt.date, write_to: dt.date, feature_hash: str,
-               created_at: dt.datetime) -> pa.Table:
+               created_at: dt.datetime, max_age_days: dict[str, int] | None = None,
+               feature_roots: dict[str, str] | None = None) -> pa.Table:
     """The curated feature rows dated in [write_from, write_to], for every root."""
+    roots = {**FEATURE_ROOTS, **(feature_roots or {})}  # keys: soybean, soymeal, heating_oil
     params = {"write_from": write_from, "write_to": write_to, "feature_hash": feature_hash,
-              "created_at": created_at}
+              "created_at": created_at, **max_age_params(max_age_days or {"default": 10}),
+              **{f"{k}_root": v for k, v in roots.items()}}
     return wh.query_file(SQL, "features_curated.sql", params)
 
 

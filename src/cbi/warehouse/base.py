@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
+from cbi.errors import UsageError
 from cbi.warehouse import catalog
 from cbi.warehouse.catalog import TableSpec
 
@@ -37,8 +38,8 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
-class WarehouseError(RuntimeError):
-    """A warehouse operation refused or failed; the message says what and why."""
+class WarehouseError(UsageError, RuntimeError):
+    """A warehouse operation refused or failed; the message says what and why (exit 2)."""
 
 
 class ReadOnlyError(WarehouseError):
@@ -79,22 +80,120 @@ def read_sql(package: str, name: str) -> str:
     return (resources.files(package) / name).read_text()
 
 
-@lru_cache(maxsize=1024)  # read-only connections check every query; the same files run again and again
-def is_read_only_sql(sql: str) -> bool:
-    """True when every statement is a query (SELECT/WITH/UNION/DESCRIBE…), nothing that writes."""
+#: Statements and clauses that write, change the session or touch files: never read-only.
+_WRITERS = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter,
+            exp.Into, exp.Copy, exp.Command, exp.Set, exp.Pragma, exp.Transaction, exp.Commit,
+            exp.Rollback, exp.TruncateTable, exp.Use)
+#: Functions that run SQL given as text or write files (DuckDB's; BigQuery has none of these).
+_WRITING_FUNCTIONS = frozenset({"query", "query_table", "write_csv", "write_parquet",
+                                "export_database", "copy_database", "install", "load",
+                                "pragma", "checkpoint", "force_checkpoint", "attach", "detach",
+                                "set_variable"})
+
+
+def read_only_problem(sql: str, *, single: bool = False) -> str | None:
+    """Why `sql` is not a pure read (None when it is): the one read-only guard.
+
+    A pure read is a query (SELECT/WITH/UNION…, DESCRIBE, SHOW) whose parsed tree holds no
+    INTO, DDL, DML, COPY, ATTACH, PRAGMA, SET, transaction control, nor a function that runs
+    SQL text or writes files. `single`: exactly one statement (what `cbi query` accepts).
+    """
     try:
         statements = [s for s in sqlglot.parse(sql, read="bigquery") if s is not None]
-    except sqlglot.errors.ParseError:
-        return False
+    except sqlglot.errors.ParseError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "cannot parse"
+        return f"syntax error: {first}"
+    except sqlglot.errors.SqlglotError as exc:  # tokenizer errors (an unclosed quote…)
+        return f"syntax error: {str(exc).splitlines()[0] if str(exc) else 'cannot parse'}"
     if not statements:
-        return False
+        return "no statement given"
+    if single and len(statements) != 1:
+        return f"one statement at a time ({len(statements)} given)"
     for stmt in statements:
         if not isinstance(stmt, (exp.Query, exp.Describe, exp.Show)):
-            return False
-        writers = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter)
-        if any(stmt.find_all(*writers)):
-            return False
-    return True
+            return f"{_statement_name(stmt)} is not a read-only query (SELECT/WITH only)"
+        writer = next(stmt.find_all(*_WRITERS), None)
+        if writer is not None:
+            return f"{_statement_name(writer)} writes: read-only queries only"
+        for fn in stmt.find_all(exp.Func):
+            name = (fn.name if isinstance(fn, exp.Anonymous) else fn.sql_name()).lower()
+            if name in _WRITING_FUNCTIONS:
+                return f"function {name}() is not allowed in a read-only query"
+    return None
+
+
+def _statement_name(node: exp.Expression) -> str:
+    if isinstance(node, exp.Into):
+        return "SELECT … INTO"
+    if isinstance(node, exp.Command):
+        return str(node.this).upper()
+    return type(node).__name__.upper().replace("TABLE", " TABLE").strip()
+
+
+@lru_cache(maxsize=1024)  # read-only connections check every query; the same files run again and again
+def is_read_only_sql(sql: str) -> bool:
+    """True when every statement is a pure read (see `read_only_problem`)."""
+    return read_only_problem(sql) is None
+
+
+def check_query(sql: str) -> None:
+    """`cbi query`'s gate: exactly one pure read, else a UsageError saying why (exit 2)."""
+    problem = read_only_problem(sql, single=True)
+    if problem is None:
+        return
+    if problem.startswith(("syntax error", "no statement", "one statement")):
+        raise UsageError(f"{problem}; nothing ran")
+    raise ReadOnlyError(f"refused: {problem}; nothing ran")
+
+
+class ReadOnlyView:
+    """A read-only face of a read-write warehouse: the owner's, lent to a read-only command.
+
+    Every query is checked by the guard and runs inside a transaction that is always rolled
+    back (on engines with transactions), so even a statement the guard missed changes nothing.
+    """
+
+    read_only = True
+
+    def __init__(self, wh: Warehouse) -> None:
+        self._wh = wh
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wh, name)
+
+    def _refuse(self, *_: Any, **__: Any) -> None:
+        raise ReadOnlyError("refused: this command reads only; nothing changed")
+
+    execute = execute_file = merge = init = apply_retention = _refuse
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+        if not is_read_only_sql(sql):
+            raise ReadOnlyError(f"refused: {read_only_problem(sql)}; nothing changed")
+        result = self._wh._run_rolled_back(sql, params)
+        return result if result is not None else pa.table({})
+
+    def query_rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self.query(sql, params).to_pylist()
+
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        table = self.query(sql, params)
+        return table.column(0)[0].as_py() if table.num_rows else None
+
+    def query_file(self, package: str, name: str, params: dict[str, Any] | None = None,
+                   **identifiers: str) -> pa.Table:
+        return self.query(self._wh.render(package, name, **identifiers), params)
+
+    def read_only_view(self) -> ReadOnlyView:
+        return self
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> ReadOnlyView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 class Warehouse(ABC):
@@ -154,7 +253,22 @@ class Warehouse(ABC):
 
     def _refuse_writes(self, sql: str) -> None:
         if self.read_only and not is_read_only_sql(sql):
-            raise ReadOnlyError("refused: this warehouse connection is read-only (SELECT only)")
+            raise ReadOnlyError(f"refused: this warehouse connection is read-only "
+                                f"({read_only_problem(sql)})")
+
+    def _run_rolled_back(self, sql: str, params: dict[str, Any] | None) -> pa.Table | None:
+        """Run a read inside a transaction that is always rolled back (where there are any)."""
+        if not self.SUPPORTS_TRANSACTIONS:
+            return self._run(sql, params)
+        self._run("BEGIN TRANSACTION", None)
+        try:
+            return self._run(sql, params)
+        finally:
+            self._run("ROLLBACK", None)
+
+    def read_only_view(self) -> ReadOnlyView:
+        """This warehouse as a read-only command may use it (see ReadOnlyView)."""
+        return ReadOnlyView(self)
 
     def query_rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """`query` as row dicts (what `Table.to_pylist` gives); an engine may skip Arrow."""

@@ -45,6 +45,14 @@ class JobCost:
     created_at: dt.datetime
 
 
+def _key_problem(exc: Exception) -> str:
+    """One line about a bad key, never its content (a key file holds a private key)."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if "PRIVATE KEY" not in text and len(text) < 200 else type(exc).__name__
+
+
 def credentials_for(role: str):
     """Credentials for a role: role-specific env, then the base64 variable, then ADC."""
     from google.auth import default
@@ -61,10 +69,20 @@ def credentials_for(role: str):
                 raise WarehouseError(
                     f"GOOGLE_APPLICATION_CREDENTIALS{suffix}_BASE64 is not base64 of a JSON key file"
                 ) from None
-            return service_account.Credentials.from_service_account_info(info, scopes=scopes)
+            try:
+                return service_account.Credentials.from_service_account_info(info, scopes=scopes)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise WarehouseError(
+                    f"GOOGLE_APPLICATION_CREDENTIALS{suffix}_BASE64 is not a service-account key: "
+                    f"{_key_problem(exc)}") from None
         path = os.environ.get(f"GOOGLE_APPLICATION_CREDENTIALS{suffix}") if suffix else None
         if path:
-            return service_account.Credentials.from_service_account_file(path, scopes=scopes)
+            try:
+                return service_account.Credentials.from_service_account_file(path, scopes=scopes)
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise WarehouseError(
+                    f"GOOGLE_APPLICATION_CREDENTIALS{suffix}={path} is not a readable "
+                    f"service-account key file: {_key_problem(exc)}") from None
     try:
         creds, _ = default(scopes=scopes)
         return creds

@@ -3,7 +3,7 @@
 WITH newest AS (
   SELECT MAX(date) AS d FROM market_data.futures_continuous_1d WHERE root = @root
 )
-SELECT c.date, c.close, c.index_close, c.contract_symbol
+SELECT c.date, c.close, c.index_close, c.contract_symbol, c.source
 FROM market_data.futures_continuous_1d AS c
 CROSS JOIN newest
 WHERE c.root = @root

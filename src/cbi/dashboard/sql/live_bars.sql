@@ -6,7 +6,7 @@ WITH newest AS (
   FROM market_data.databento_futures_ohlcv_1m
   WHERE root = @root AND ts_event >= @floor AND STRPOS(symbol, '-') = 0
 )
-SELECT b.ts_event, b.symbol, b.close, b.volume
+SELECT b.ts_event, b.symbol, b.close, b.volume, b.source
 FROM market_data.databento_futures_ohlcv_1m AS b
 CROSS JOIN newest
 WHERE b.root = @root

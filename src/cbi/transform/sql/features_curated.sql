@@ -185,13 +185,55 @@ written AS (
   FROM indicators
 ),
 cross_asset AS (
+  -- Context roots' daily returns. The soybean crush inputs and heating oil are configurable
+  -- roots (setting `feature_roots`: @soybean_root, @soymeal_root, @heating_oil_root); a root
+  -- that is not ingested gives NULLs.
   SELECT
     date,
     MAX(CASE WHEN root = 'ES' THEN return_1d END) AS es_returns_1d,
-    MAX(CASE WHEN root = 'CL' THEN return_1d END) AS cl_returns_1d
+    MAX(CASE WHEN root = 'CL' THEN return_1d END) AS cl_returns_1d,
+    MAX(CASE WHEN root = @soybean_root THEN return_1d END) AS zs_returns_1d,
+    MAX(CASE WHEN root = @soymeal_root THEN return_1d END) AS zm_returns_1d,
+    MAX(CASE WHEN root = @heating_oil_root THEN return_1d END) AS ho_returns_1d
   FROM market_data.futures_continuous_1d
-  WHERE root IN ('ES', 'CL') AND date BETWEEN @write_from AND @write_to
+  WHERE root IN ('ES', 'CL', @soybean_root, @soymeal_root, @heating_oil_root)
+    AND date BETWEEN @write_from AND @write_to
   GROUP BY date
+),
+curve_bars AS (
+  -- Outright contracts per root and date with their delivery month: a symbol is the root,
+  -- a month code (FGHJKMNQUVXZ) and one or two year digits (ZLZ4, ZLZ24).
+  SELECT
+    date, root, symbol, close,
+    STRPOS('FGHJKMNQUVXZ', SUBSTR(symbol, LENGTH(root) + 1, 1)) AS month_num,
+    SAFE_CAST(SUBSTR(symbol, LENGTH(root) + 2) AS INT64) AS year_digits,
+    EXTRACT(YEAR FROM date) AS year
+  FROM market_data.futures_ohlcv_1d
+  WHERE date BETWEEN @write_from AND @write_to
+    AND STRPOS(symbol, '-') = 0 AND LENGTH(symbol) BETWEEN LENGTH(root) + 2 AND LENGTH(root) + 3
+    AND close > 0
+),
+curve_months AS (
+  -- One year digit means the first such year from the year before the date on.
+  SELECT
+    date, root, symbol, close,
+    12 * (CASE
+      WHEN year_digits >= 10 THEN 2000 + year_digits
+      WHEN year - MOD(year, 10) + year_digits < year - 1 THEN year - MOD(year, 10) + year_digits + 10
+      ELSE year - MOD(year, 10) + year_digits END) + month_num AS delivery
+  FROM curve_bars
+  WHERE month_num > 0 AND year_digits IS NOT NULL
+),
+curve AS (
+  -- Carry: the log spread of the next contract after the front (the continuous series'
+  -- contract that date) over the front, annualised by the months between deliveries.
+  SELECT f.date, f.root, LN(n.close / f.close) * 12 / (n.delivery - f.delivery) AS carry
+  FROM curve_months AS f
+  JOIN market_data.futures_continuous_1d AS s
+    ON s.date = f.date AND s.root = f.root AND s.contract_symbol = f.symbol
+  JOIN curve_months AS n ON n.date = f.date AND n.root = f.root AND n.delivery > f.delivery
+  WHERE TRUE
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY f.date, f.root ORDER BY n.delivery) = 1
 ),
 fred AS (
   SELECT * FROM market_data.fred_economic_indicators
@@ -223,10 +265,21 @@ fred_latest_obs AS (
 fred_vintages AS (
   -- That observation's value from its latest vintage published on or before the date.
   SELECT
-    o.series_id, o.date, f.value,
+    o.series_id, o.date, o.obs, f.value,
     ROW_NUMBER() OVER (PARTITION BY o.series_id, o.date ORDER BY f.realtime_start DESC) AS vintage_rank
   FROM fred_latest_obs AS o
   JOIN fred AS f ON f.series_id = o.series_id AND f.date = o.obs AND f.realtime_start <= o.date
+),
+fred_fresh AS (
+  -- A value stands in for a date only while its observation is at most @max_age_<series>
+  -- calendar days old: a series that stopped is NULL, not carried forward without limit.
+  SELECT date, series_id, value
+  FROM fred_vintages
+  WHERE vintage_rank = 1
+    AND DATE_DIFF(date, obs, DAY) <= CASE series_id
+      WHEN 'DFF' THEN @max_age_dff WHEN 'VIXCLS' THEN @max_age_vixcls
+      WHEN 'DGS10' THEN @max_age_dgs10 WHEN 'DTWEXBGS' THEN @max_age_dtwexbgs
+      WHEN 'DCOILWTICO' THEN @max_age_dcoilwtico END
 ),
 fred_as_of AS (
   SELECT
@@ -236,8 +289,7 @@ fred_as_of AS (
     MAX(CASE WHEN series_id = 'DGS10' THEN value END) AS fred_dgs10,
     MAX(CASE WHEN series_id = 'DTWEXBGS' THEN value END) AS fred_dollar_index,
     MAX(CASE WHEN series_id = 'DCOILWTICO' THEN value END) AS fred_wti
-  FROM fred_vintages
-  WHERE vintage_rank = 1
+  FROM fred_fresh
   GROUP BY date
 )
 SELECT
@@ -248,7 +300,8 @@ SELECT
   -- TA-Lib reports MACD from row 33, where its signal line starts.
   CASE WHEN w.rn >= 33 THEN w.macd_line END AS macd, w.macd_signal,
   w.macd_line - w.macd_signal AS macd_hist,
-  x.es_returns_1d, x.cl_returns_1d,
+  x.es_returns_1d, x.cl_returns_1d, x.zs_returns_1d, x.zm_returns_1d, x.ho_returns_1d,
+  c.carry,
   f.fred_fed_funds_rate, f.fred_vix, f.fred_dgs10, f.fred_dollar_index, f.fred_wti,
   COALESCE(w.article_count, 0) AS news_count, w.sentiment_mean AS news_sentiment_mean,
   w.news_sentiment_mean_5d,
@@ -256,4 +309,5 @@ SELECT
   @created_at AS created_at
 FROM written AS w
 LEFT JOIN cross_asset AS x ON x.date = w.date
+LEFT JOIN curve AS c ON c.date = w.date AND c.root = w.symbol
 LEFT JOIN fred_as_of AS f ON f.date = w.date

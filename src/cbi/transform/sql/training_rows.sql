@@ -19,6 +19,7 @@ SELECT
   f.date, f.symbol, f.contract_symbol, f.databento_close, f.databento_volume, f.index_close,
   f.returns_1d, f.returns_5d, f.returns_21d, f.volatility_30d, f.rsi_14,
   f.macd, f.macd_signal, f.macd_hist, f.es_returns_1d, f.cl_returns_1d,
+  f.zs_returns_1d, f.zm_returns_1d, f.ho_returns_1d, f.carry,
   f.fred_fed_funds_rate, f.fred_vix, f.fred_dgs10, f.fred_dollar_index, f.fred_wti,
   f.news_count, f.news_sentiment_mean, f.news_sentiment_mean_5d, f.feature_hash,
   t.date AS target_date,

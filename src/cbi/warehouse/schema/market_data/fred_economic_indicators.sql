@@ -1,5 +1,6 @@
 -- key: series_id, date, realtime_start
 -- Every vintage of every FRED observation: a revision is a new row with its own realtime_start.
+-- source: 'fred' (the live API), 'sandbox' (simulated) or 'file' (a downloaded CSV).
 CREATE TABLE IF NOT EXISTS market_data.fred_economic_indicators (
   series_id STRING NOT NULL,
   date DATE NOT NULL,

@@ -1,6 +1,7 @@
 -- key: date, root
 -- One continuous series per root: the outright with the highest volume each trading date,
 -- returns within one contract, chained into an index anchored at the first close.
+-- source: carried from the chosen contract's daily bar (databento, sandbox or file).
 CREATE TABLE IF NOT EXISTS market_data.futures_continuous_1d (
   date DATE NOT NULL,
   root STRING NOT NULL,
@@ -10,6 +11,7 @@ CREATE TABLE IF NOT EXISTS market_data.futures_continuous_1d (
   return_1d FLOAT64,
   index_close FLOAT64,
   is_roll BOOL,
+  source STRING,
   updated_at TIMESTAMP
 )
 PARTITION BY DATE_TRUNC(date, MONTH)

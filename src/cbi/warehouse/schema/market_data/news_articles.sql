@@ -1,9 +1,10 @@
 -- key: url
 -- NewsAPI articles, deduplicated by URL, with a finance-aware sentiment score in [-1, 1].
+-- publisher: NewsAPI's source.name; source: 'newsapi' (the live API) or 'sandbox' (simulated).
 CREATE TABLE IF NOT EXISTS market_data.news_articles (
   url STRING NOT NULL,
   published_at TIMESTAMP NOT NULL,
-  source STRING,
+  publisher STRING,
   author STRING,
   title STRING,
   description STRING,
@@ -11,8 +12,9 @@ CREATE TABLE IF NOT EXISTS market_data.news_articles (
   query STRING,
   sentiment_score FLOAT64,
   sentiment_model STRING,
+  source STRING,
   ingest_timestamp TIMESTAMP
 )
 PARTITION BY DATE(published_at)
-CLUSTER BY source
+CLUSTER BY publisher
 OPTIONS (description = 'NewsAPI /v2/everything articles with sentiment; key (url)');

@@ -1,11 +1,14 @@
 -- key: date, horizon, model_version
 -- template: horizon
 -- Every walk-forward (out-of-sample) prediction with the actual value, for auditing accuracy in SQL.
+-- model_name: tree | neural | random_walk | drift | served; served_by (served rows only): the
+-- forecaster served at that origin by the skill gate (tree | neural | random_walk).
 CREATE TABLE IF NOT EXISTS predictions.zl_backtest_prod_allhistory_{horizon} (
   date DATE NOT NULL,
   horizon STRING NOT NULL,
   model_version STRING NOT NULL,
   model_name STRING,
+  served_by STRING,
   target_date DATE,
   origin_close FLOAT64,
   predicted_value FLOAT64,

@@ -1,11 +1,14 @@
 -- key: date, horizon, model_version
 -- template: horizon
 -- Forecasts made at origin date (the close of date) for target_date, from the full surface.
+-- model_name = served: the forecast the product serves; served_by names its source
+-- (tree | neural | random_walk). Learner rows (tree, neural) are kept beside it.
 CREATE TABLE IF NOT EXISTS predictions.zl_predictions_full_allhistory_{horizon} (
   date DATE NOT NULL,
   horizon STRING NOT NULL,
   model_version STRING NOT NULL,
   model_name STRING,
+  served_by STRING,
   target_date DATE,
   origin_close FLOAT64,
   predicted_value FLOAT64,
