@@ -43,8 +43,10 @@ test: setup emulator browser
 test-fast: setup
 	$(BIN)/pytest -q -m "not bigquery and not browser"
 
+# `make bench` lists the benchmarks; `make bench BENCH=all` runs every one, BENCH=NAME one.
+BENCH ?=
 bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 lock:
 	rm -rf /tmp/cbi-lock && $(PYTHON) -m venv /tmp/cbi-lock && /tmp/cbi-lock/bin/pip install -q -e '.[dev]' && \

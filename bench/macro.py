@@ -3,29 +3,23 @@
 1. FRED full-history ingest of one series with all vintages from the sandbox (DFF, daily from
    1990), into a fresh DuckDB file: rows/s. Anchor, measured in the same run: parsing the
    sandbox's JSON answer alone (so the ratio says what the warehouse and HTTP add).
-2. Sentiment: headlines/s on one core (target >= 5,000/s), and accuracy on
-   tests/feeds/labelled_headlines.csv.
+Sentiment (speed and accuracy) has its own benchmark: `python -m bench.sentiment`.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
 from cbi.config import Settings
-from cbi.feeds import sentiment
 from cbi.feeds.fred import fred_job
 from cbi.sandbox import fred as fred_sandbox
 from cbi.warehouse import connect
-
-LABELLED = Path(__file__).resolve().parents[1] / "tests" / "feeds" / "labelled_headlines.csv"
 
 
 def fred_ingest(server) -> tuple[float, int]:
@@ -47,18 +41,6 @@ def fred_anchor(server) -> float:
     return time.perf_counter() - t
 
 
-def sentiment_rate(headlines: list[str]) -> float:
-    t = time.perf_counter()
-    sentiment.score_many(headlines)
-    return len(headlines) / (time.perf_counter() - t)
-
-
-def accuracy() -> tuple[float, int]:
-    rows = list(csv.DictReader(LABELLED.open()))
-    ok = sum(sentiment.label(sentiment.score(r["headline"])) == int(r["label"]) for r in rows)
-    return ok / len(rows), len(rows)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
@@ -76,11 +58,6 @@ def main() -> None:
     print(f"FRED DFF all vintages since {args.since}: {rows:,} rows, median {ingest_s:.2f} s "
           f"= {rows / ingest_s:,.0f} rows/s; anchor (HTTP+JSON only) {anchor_s:.2f} s "
           f"= {rows / anchor_s:,.0f} rows/s; ingest/anchor time ratio {ingest_s / anchor_s:.1f}x")
-    headlines = [r["headline"] for r in csv.DictReader(LABELLED.open())] * 400
-    rates = [sentiment_rate(headlines) for _ in range(args.repeats)]
-    acc, n = accuracy()
-    print(f"sentiment: median {statistics.median(rates):,.0f} headlines/s on one core "
-          f"({len(headlines):,} headlines a run; target 5,000/s); accuracy {acc:.1%} on {n} labelled")
 
 
 if __name__ == "__main__":

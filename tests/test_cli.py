@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cbi.cli import app
@@ -12,6 +13,7 @@ from cbi.warehouse import catalog, connect
 
 runner = CliRunner()
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "operating.md"
+CBI = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "cbi"
 OPS_COMMANDS = ["serve", "run", "demo", "job", "cron", "status", "cost", "secrets set",
                 "secrets get", "secrets delete", "iam plan"]
 
@@ -94,3 +96,231 @@ def test_status_exits_non_zero_on_a_stale_feed(duckdb_url, monkeypatch):
     monkeypatch.setattr(alerts, "freshness", lambda wh, settings, now=None: [stale])
     result = runner.invoke(app, ["-w", duckdb_url, "status"])
     assert result.exit_code == 1 and "STALE" in result.output
+
+
+# ---- one error path ----------------------------------------------------------------------------
+def _settings_error(tmp_path, monkeypatch, toml: str | None = None, env: dict | None = None,
+                    argv=("query", "SELECT 1")):
+    from cbi.config import reset_settings_cache
+
+    if toml is not None:
+        (tmp_path / "cbi.toml").write_text(toml)
+    for k, v in (env or {}).items():
+        monkeypatch.setenv(k, v)
+    reset_settings_cache()
+    return runner.invoke(app, list(argv))
+
+
+def test_a_typo_key_names_the_file_line_and_the_right_key(tmp_path, monkeypatch):
+    result = _settings_error(tmp_path, monkeypatch, "roots = [\"ZL\"]\nstale_after_minute = 5\n")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (f"error: {tmp_path}/cbi.toml line 2: unknown setting "
+                             "'stale_after_minute'; did you mean 'stale_after_minutes'?\n")
+
+
+@pytest.mark.parametrize("toml, env, expected", [
+    ("roots = [\"ZL\"\nlive = true\n", {}, "cbi.toml: not valid TOML: "),
+    ("horizons = [\"2w\"]\n", {}, "cbi.toml line 1: horizons = ['2w']: unknown horizon(s) "
+                                  "['2w']; choose from ['1w', '1m', '3m', '6m', '12m']"),
+    (None, {"CBI_ROOTS": "ZL"}, "environment CBI_ROOTS='ZL': not JSON; lists and dicts in the "
+                                "environment are JSON, e.g. CBI_ROOTS='[\"ZL\", \"ES\", \"CL\"]'"),
+    (None, {"CBI_STALE_AFTER_MINUTES": "soon"}, "environment CBI_STALE_AFTER_MINUTES: "
+                                                "stale_after_minutes = 'soon': Input should be a "
+                                                "valid integer"),
+])
+def test_settings_errors_are_one_or_two_lines_exit_2_no_traceback(tmp_path, monkeypatch, toml,
+                                                                   env, expected):
+    result = _settings_error(tmp_path, monkeypatch, toml, env)
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr and result.stderr.startswith("error: ")
+    assert result.stderr.strip().count("\n") <= 1 and "Traceback" not in result.stderr
+    loud = runner.invoke(app, ["-v", "query", "SELECT 1"])
+    assert loud.exit_code == 2 and "Traceback (most recent call last)" in loud.stderr
+    assert expected in loud.stderr
+
+
+def test_a_settings_error_in_the_subprocess_is_one_line(tmp_path):
+    import os
+    import subprocess
+
+    (tmp_path / "cbi.toml").write_text("horizons = [\"2w\"]\n")
+    env = {**os.environ, "CBI_CONFIG": str(tmp_path / "cbi.toml")}
+    done = subprocess.run([str(CBI), "query", "SELECT 1"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "unknown horizon" in done.stderr
+
+
+def test_errors_have_their_documented_exit_codes():
+    from cbi import errors
+    from cbi.ops.owner import OwnerError, OwnerGone
+    from cbi.ops.runs import JobFailed
+    from cbi.warehouse import ReadOnlyError, WarehouseError
+
+    assert errors.exit_code(WarehouseError("x")) == 2 and errors.exit_code(ReadOnlyError("x")) == 2
+    assert errors.exit_code(OwnerError("x")) == 2 and errors.exit_code(OwnerGone("x")) == 1
+    assert errors.exit_code(JobFailed("j", "r", "boom")) == 1
+    assert errors.exit_code(ValueError("bad")) == 2 and errors.exit_code(KeyboardInterrupt()) == 130
+    assert errors.exit_code(ZeroDivisionError("bug")) == 1
+    assert "run with -v" in errors.one_line(ZeroDivisionError("bug"))
+
+    class QualityGateError(RuntimeError):
+        pass
+
+    assert errors.alert_kind(QualityGateError("gate")) == "quality_gate"
+    guide = GUIDE.read_text()
+    for code in ("| 0 |", "| 1 |", "| 2 |", "| 130 |"):
+        assert code in guide, f"exit code {code} missing from the operating guide"
+
+
+# ---- read-only -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("sql, message", [
+    ("SELECT * INTO ops.evil FROM ops.alerts", "refused: SELECT … INTO writes"),
+    ("SELECT 1; DELETE FROM ops.alerts WHERE TRUE", "one statement at a time (2 given)"),
+    ("WITH x AS (SELECT 1) SELECT * FROM x; SELECT 2", "one statement at a time"),
+    ("CREATE TABLE ops.evil AS SELECT 1 AS x", "refused: CREATE is not a read-only query"),
+    ("COPY ops.alerts TO 'alerts.csv'", "refused: COPY"),
+    ("ATTACH 'other.duckdb' AS other", "syntax error"),
+    ("PRAGMA database_list", "refused: PRAGMA"),
+    ("SET threads = 1", "refused: SET"),
+    ("SELECT * FROM query('DROP TABLE ops.alerts')", "function query() is not allowed"),
+    ("LOAD httpfs", "refused: LOAD"),
+    ("SELEC 1", "syntax error: Invalid expression"),
+])
+def test_query_accepts_one_pure_read_only(duckdb_url, sql, message, tmp_path):
+    _init(duckdb_url)
+    result = runner.invoke(app, ["-w", duckdb_url, "query", sql])
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert "nothing ran" in result.stderr and result.stdout == ""
+    with connect(duckdb_url, read_only=True) as wh:
+        assert not wh.scalar("SELECT COUNT(*) FROM information_schema.tables "
+                             "WHERE table_name = 'evil'")
+    assert not (tmp_path / "alerts.csv").exists()
+
+
+def test_a_syntax_error_is_not_a_permission_refusal(duckdb_url):
+    _init(duckdb_url)
+    result = runner.invoke(app, ["-w", duckdb_url, "query", "SELEC 1"])
+    assert result.exit_code == 2 and "syntax error" in result.stderr
+    assert "refused" not in result.stderr and "read-only" not in result.stderr
+
+
+# ---- one output convention -------------------------------------------------------------------------
+def test_query_formats_csv_minimal_quoting_json_ndjson(duckdb_url):
+    import csv
+    import io
+    import json
+
+    _init(duckdb_url)
+    sql = "SELECT 'plain' AS a, 'x,y' AS b, 'say \"hi\"' AS c, CAST(NULL AS STRING) AS d, 3 AS n"
+    out = runner.invoke(app, ["-w", duckdb_url, "query", sql, "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout == 'a,b,c,d,n\nplain,"x,y","say ""hi""",,3\n'
+    assert list(csv.reader(io.StringIO(out.stdout)))[1] == ["plain", "x,y", 'say "hi"', "", "3"]
+    js = runner.invoke(app, ["-w", duckdb_url, "query", sql, "-f", "json"])
+    assert json.loads(js.stdout) == [{"a": "plain", "b": "x,y", "c": 'say "hi"', "d": None, "n": 3}]
+    nd = runner.invoke(app, ["-w", duckdb_url, "query", "SELECT * FROM UNNEST([1, 2, 3]) AS x",
+                             "-f", "ndjson"])
+    assert [json.loads(line) for line in nd.stdout.splitlines()] == [{"x": 1}, {"x": 2}, {"x": 3}]
+    bad = runner.invoke(app, ["-w", duckdb_url, "query", "SELECT 1", "-f", "xml"])
+    assert bad.exit_code == 2 and "choose table, csv, json or ndjson" in bad.stderr
+
+
+def test_query_caps_tables_with_a_footer_and_never_csv(duckdb_url):
+    _init(duckdb_url)
+    sql = "SELECT x FROM UNNEST(GENERATE_ARRAY(1, 1000)) AS x"
+    table = runner.invoke(app, ["-w", duckdb_url, "query", sql])
+    assert table.exit_code == 0, table.output
+    assert "200 of 1000 rows" in table.stdout and "│ 201 " not in table.stdout
+    capped = runner.invoke(app, ["-w", duckdb_url, "query", sql, "--max-rows", "5"])
+    assert "5 of 1000 rows" in capped.stdout
+    csv_out = runner.invoke(app, ["-w", duckdb_url, "query", sql, "-f", "csv"])
+    assert len(csv_out.stdout.splitlines()) == 1001 and "of 1000 rows" not in csv_out.output
+
+
+def test_query_parameters(duckdb_url):
+    _init(duckdb_url)
+    result = runner.invoke(app, ["-w", duckdb_url, "query",
+                                 "SELECT @n + 1 AS m, @d AS d, @s AS s", "-f", "csv",
+                                 "--param", "n=41", "--param", "d=2024-01-02", "-p", "s=ZL"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "m,d,s\n42,2024-01-02,ZL\n"
+    bad = runner.invoke(app, ["-w", duckdb_url, "query", "SELECT 1", "--param", "no-equals"])
+    assert bad.exit_code == 2 and "name=value" in bad.stderr
+
+
+def test_output_is_not_wrapped_when_not_a_terminal(duckdb_url):
+    _init(duckdb_url)
+    long = "x" * 300
+    result = runner.invoke(app, ["-w", duckdb_url, "query", f"SELECT '{long}' AS wide"])
+    assert result.exit_code == 0
+    assert any(long in line for line in result.stdout.splitlines())
+    cfg = runner.invoke(app, ["config"])
+    assert all("─" not in line or len(line) > 80 for line in cfg.stdout.splitlines()[:3])
+    assert max(len(line) for line in cfg.stdout.splitlines()) > 120  # one row a line
+
+
+@pytest.mark.parametrize("argv", [["config"], ["status"], ["cost"], ["verify"], ["models", "list"],
+                                  ["query", "SELECT 1 AS one"]])
+def test_record_commands_take_format_json(duckdb_url, argv):
+    import json
+
+    _init(duckdb_url)
+    result = runner.invoke(app, ["-w", duckdb_url, *argv, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)
+    bad = runner.invoke(app, ["-w", duckdb_url, *argv, "--format", "yaml"])
+    assert bad.exit_code == 2 and "unknown format 'yaml'" in bad.stderr
+
+
+def test_version_and_quiet():
+    from importlib.metadata import version
+
+    out = runner.invoke(app, ["--version"])
+    assert out.exit_code == 0 and out.stdout == f"cbi {version('cbi')}\n"
+    assert "--quiet" in runner.invoke(app, ["--help"]).output
+
+
+def test_quiet_hides_notes_but_not_results(duckdb_url):
+    _init(duckdb_url)
+    sql = "SELECT x FROM UNNEST(GENERATE_ARRAY(1, 10)) AS x"
+    loud = runner.invoke(app, ["-w", duckdb_url, "query", sql, "-f", "csv", "--max-rows", "2"])
+    quiet = runner.invoke(app, ["-q", "-w", duckdb_url, "query", sql, "-f", "csv", "--max-rows", "2"])
+    assert loud.stdout == quiet.stdout == "x\n1\n2\n"
+    assert "2 of 10 rows" in loud.stderr and quiet.stderr == ""
+
+
+def test_progress_is_drawn_on_a_terminal_only(monkeypatch):
+    import io
+
+    from cbi import console
+
+    with console.progress("work", total=3) as bar:  # not a terminal: no output at all
+        bar.advance()
+    buf = io.StringIO()
+    monkeypatch.setattr(console.stderr, "file", buf)
+    monkeypatch.setattr(console.stderr, "_force_terminal", True)
+    with console.progress("work", total=3) as bar:
+        for _ in range(3):
+            bar.advance()
+    assert "3/3" in buf.getvalue() and "work" in buf.getvalue()
+
+
+def test_make_bench_lists_every_benchmark():
+    import ast
+    import subprocess
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    done = subprocess.run([sys.executable, "-m", "bench"], cwd=bench.parent, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    for path in bench.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        if not path.name.startswith("_") and any(
+                isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body):
+            assert path.stem in done.stdout, path.stem
+    assert "make bench BENCH=all" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "bench", "nope"], cwd=bench.parent,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "no benchmark 'nope'" in bad.stderr

@@ -79,3 +79,28 @@ def test_bad_schedule_is_named_by_job():
 
     with pytest.raises(ValueError, match="job 'news'"):
         effective_schedule(Settings(schedule={"news": "hourly-ish"}))
+
+
+def test_an_unreachable_bigquery_endpoint_fails_fast_naming_it(monkeypatch):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once we leave: nothing listens there
+    url = f"bigquery://cbi-v14?location=us-central1&endpoint=http://127.0.0.1:{port}"
+    result = runner.invoke(app, ["-w", url, "init"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"cannot reach BigQuery at http://127.0.0.1:{port}" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_unknown_keys_get_a_did_you_mean_and_new_settings_are_documented(tmp_path):
+    (tmp_path / "cbi.toml").write_text("\n[schedul]\nfred = \"every 2h\"\n")
+    reset_settings_cache()
+    from cbi.errors import SettingsError
+
+    with pytest.raises(SettingsError, match=r"cbi.toml line 2: unknown setting 'schedul'; "
+                                            r"did you mean 'schedule'\?"):
+        get_settings()
+    assert Settings.model_fields["cron_log_dir"].description
+    assert Settings.model_fields["bigquery_connect_timeout_s"].description

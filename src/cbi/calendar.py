@@ -200,3 +200,11 @@ def settlement_close(root: str, trading_date: dt.date) -> dt.datetime | None:
     """The close of the last session booked to a trading date (UTC); None if it has none."""
     booked = sessions(root, trading_date)
     return booked[-1][1] if booked else None
+
+
+def trading_date_moved_by(root: str, when: dt.datetime) -> dt.date:
+    """The first trading date whose close comes after `when`: the date a headline published
+    then can move (one after the close counts for the next trading date)."""
+    day = trading_date_of(root, when)
+    closes = settlement_close(root, day)
+    return add_trading_days(root, day, 1) if closes is not None and when >= closes else day

@@ -29,6 +29,7 @@ NEVER_EXPIRE: frozenset[str] = frozenset(
     {
         "market_data.futures_ohlcv_1d",
         "market_data.futures_continuous_1d",
+        "market_data.databento_settlements",
         "market_data.fred_economic_indicators",
         "features.curated_features_daily",
     }
@@ -56,6 +57,10 @@ class Settings(BaseSettings):
     cost_guard_bytes: int = Field(
         2 * 1024**3,
         description="BigQuery: a job expected to process more than this is dry-run first and refused.",
+    )
+    bigquery_connect_timeout_s: float = Field(
+        10.0, description="BigQuery: seconds to wait for the endpoint to accept a connection "
+        "before a command stops with its name (0 = no check).",
     )
     bigquery_free_tier_bytes: int = Field(
         1024**4, description="BigQuery on-demand free tier per month, bytes (1 TiB)."
@@ -138,6 +143,10 @@ class Settings(BaseSettings):
     databento_minute_days: int = Field(
         3, description="Databento backfills: days of 1-minute bars before the end; older "
         "history comes as ohlcv-1h bars rolled up to daily bars by CME trading date.",
+    )
+    databento_settlements: bool = Field(
+        True, description="Databento: also fetch CME settlement prices (statistics schema) with "
+        "every poll; daily bars then close at the settlement (close_source = 'settlement').",
     )
     databento_max_attempts: int = Field(
         5, description="Databento: attempts per request on 429, 5xx and connection errors."
@@ -261,14 +270,25 @@ class Settings(BaseSettings):
 
     def masked(self) -> dict[str, Any]:
         """Settings as plain values, with anything secret-looking masked."""
-        from cbi.secrets import redact
-
         out = {}
         for name, value in self.model_dump(mode="json").items():
-            out[name] = redact(value) if isinstance(value, str) else value
+            out[name] = _masked(value)
         if out.get("alert_webhook_url"):
             out["alert_webhook_url"] = "***"
         return out
+
+
+def _masked(value: Any) -> Any:
+    """A setting's value with secrets masked, inside lists and dicts too (URL passwords…)."""
+    from cbi.secrets import redact
+
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    return value
 
 
 @lru_cache(maxsize=1)

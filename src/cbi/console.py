@@ -127,12 +127,11 @@ class CbiConsole(Console):
 
     @property
     def size(self) -> ConsoleDimensions:  # type: ignore[override]
-        if self._width is None:
-            terminal = getattr(_local, "terminal", None) if forwarded() else None
-            if terminal and terminal.get("width") and self.is_terminal:
-                return ConsoleDimensions(int(terminal["width"]), int(terminal.get("height") or 25))
-            if not self.is_terminal:
-                return ConsoleDimensions(UNWRAPPED, 25)
+        if not self.is_terminal:  # a pipe, a file, a log: never wrap (COLUMNS or not)
+            return ConsoleDimensions(UNWRAPPED, 25)
+        terminal = getattr(_local, "terminal", None) if forwarded() else None
+        if terminal and terminal.get("width"):
+            return ConsoleDimensions(int(terminal["width"]), int(terminal.get("height") or 25))
         return super().size
 
     @size.setter
@@ -304,6 +303,6 @@ def progress(description: str, total: int | None = None) -> Iterator[_Progress]:
 
     bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                     MofNCompleteColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                    TimeElapsedColumn(), console=stderr, transient=True)
+                    TimeElapsedColumn(), console=stderr, transient=False)
     with bars:
         yield _Progress(bars, description, total)

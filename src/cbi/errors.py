@@ -56,6 +56,9 @@ FOREIGN: dict[str, tuple[int, str]] = {
     "FeedError": (EXIT_FAILED, "job_failed"),
     "FeedHTTPError": (EXIT_FAILED, "job_failed"),
     "ValidationError": (EXIT_USAGE, "job_failed"),
+    "GoogleAPIError": (EXIT_FAILED, "job_failed"),  # BigQuery answered with an error
+    "RetryError": (EXIT_FAILED, "job_failed"),
+    "HTTPError": (EXIT_FAILED, "job_failed"),  # httpx / requests: a feed's endpoint failed
 }
 #: Builtin errors that mean "bad input" when they reach the command line (a file, a value).
 USAGE_BUILTINS = (ValueError, OSError, KeyError)

@@ -1,16 +1,21 @@
 """API keys from the OS keychain (keyring), falling back to environment variables.
 
 Secrets never reach logs or errors: `redact` masks every secret value this process has
-read, plus key-looking patterns (FRED puts `api_key=` in its URLs, Databento keys start
-with `db-`), and `install_log_redaction` applies it to every log record.
+read in every encoding it travels in (raw, URL-encoded, base64 as in HTTP Basic
+authorization, where Databento sends `base64(key + ":")`), plus key-looking patterns
+(FRED puts `api_key=` in its URLs, Databento keys start with `db-`, `Basic …`/`Bearer …`
+credentials, passwords inside URLs), and `install_log_redaction` applies it to every log
+record.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from cbi.errors import UsageError
 
@@ -19,10 +24,15 @@ SERVICE = "cbi"
 KNOWN = ("DATABENTO_API_KEY", "FRED_API_KEY", "NEWSAPI_KEY", "ALERT_WEBHOOK_URL")
 
 _seen: set[str] = set()
+#: Every masked form of every remembered secret, longest first (rebuilt on `remember`).
+_forms: list[str] = []
 _PATTERNS = [
-    re.compile(r"(?i)(api_?key|apikey|token|key|password|secret)=([^&\s'\"]+)"),
-    re.compile(r"(?i)(x-api-key:\s*|authorization:\s*(?:bearer\s+)?)(\S+)"),
+    re.compile(r"(?i)(api_?key|apikey|token|key|password|passwd|secret)=([^&\s'\"]+)"),
+    re.compile(r"(?i)(x-api-key:\s*|authorization:\s*(?:(?:bearer|basic|token)\s+)?)(\S+)"),
     re.compile(r"\bdb-[A-Za-z0-9]{8,}\b"),
+    re.compile(r"(?i)\b(basic|bearer)(\s+)([A-Za-z0-9+/_.~-]{8,}=*)"),
+    # user:password@ inside a URL (a DSN, a proxy, a webhook): the password goes
+    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@'\"]*):([^\s@/'\"]+)@"),
 ]
 
 
@@ -82,9 +92,25 @@ def delete_secret(name: str) -> bool:
         return False
 
 
+def encodings(value: str) -> set[str]:
+    """The forms a secret travels in: raw, URL-encoded (path, query), and base64 as HTTP
+    Basic authorization carries it (`key:` for a key as user name, `:key`, the bare key),
+    standard and URL-safe alphabets, with and without padding."""
+    forms = {value, quote(value, safe=""), quote_plus(value), quote(value)}
+    for text in (value, f"{value}:", f":{value}"):
+        raw = text.encode()
+        for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+            token = encoded.decode()
+            forms |= {token, token.rstrip("=")}
+    return {f for f in forms if len(f) >= 4}
+
+
 def remember(value: str) -> None:
-    if value and len(value) >= 4:
+    """Mask this value (in every encoding) wherever `redact` runs from now on."""
+    global _forms
+    if value and len(value) >= 4 and value not in _seen:
         _seen.add(value)
+        _forms = sorted({f for v in _seen for f in encodings(v)}, key=len, reverse=True)
 
 
 def redact(value: Any) -> Any:
@@ -92,11 +118,13 @@ def redact(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     out = value
-    for secret in sorted(_seen, key=len, reverse=True):
-        out = out.replace(secret, "***")
+    for form in _forms:
+        out = out.replace(form, "***")
     out = _PATTERNS[0].sub(lambda m: f"{m.group(1)}=***", out)
     out = _PATTERNS[1].sub(lambda m: f"{m.group(1)}***", out)
     out = _PATTERNS[2].sub("db-***", out)
+    out = _PATTERNS[3].sub(lambda m: f"{m.group(1)}{m.group(2)}***", out)
+    out = _PATTERNS[4].sub(lambda m: f"{m.group(1)}:***@", out)
     return out
 
 

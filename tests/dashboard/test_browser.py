@@ -7,7 +7,6 @@ the test's tmp dir."""
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import time
 from urllib.parse import urlparse

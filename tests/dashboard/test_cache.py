@@ -122,3 +122,19 @@ def test_fast_encoding_equals_the_plain_walk():
     assert encode(payload) == plain
     with pytest.raises(TypeError):
         encode({"x": object()})
+
+
+def test_large_bodies_go_out_gzipped_once_with_their_own_etag(client):
+    import gzip
+
+    plain = client.get("/api/track-record/1m", headers={"Accept-Encoding": "identity"})
+    zipped = client.get("/api/track-record/1m", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers and zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json() == plain.json() and zipped.headers["vary"] == "Accept-Encoding"
+    assert zipped.headers["etag"] == plain.headers["etag"][:-1] + '-gz"'
+    for etag in (plain.headers["etag"], zipped.headers["etag"]):
+        assert client.get("/api/track-record/1m", headers={"If-None-Match": etag}).status_code == 304
+    entry = client.app.state.cache._fresh(("track", "1m"))
+    assert gzip.decompress(entry.gzipped) == entry.body and len(entry.gzipped) < len(entry.body) / 3
+    small = client.get("/health", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers

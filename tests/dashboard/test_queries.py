@@ -113,7 +113,9 @@ def test_contracts_sort_by_expiry():
     ({"forecaster": "random_walk", "mase": 1.0, "dm_pvalue": None}, "baseline"),
     ({"forecaster": "tree", "mase": 0.9, "dm_pvalue": 0.01}, "better"),
     ({"forecaster": "tree", "mase": 0.9, "dm_pvalue": 0.2}, "same"),
-    ({"forecaster": "neural", "mase": 1.2, "dm_pvalue": 0.01}, "worse"),
+    ({"forecaster": "neural", "mase": 1.2, "dm_pvalue": 0.99}, "worse"),
+    ({"forecaster": "neural", "mase": 1.2, "dm_pvalue": 0.01}, "same"),  # one-sided p
+    ({"forecaster": "drift", "mase": 1.01, "dm_pvalue": 0.6}, "same"),
     ({"forecaster": "served", "mase": None, "dm_pvalue": None}, "same")])
 def test_verdict_against_the_random_walk(row, verdict):
     assert data.verdict(row) == verdict

@@ -48,7 +48,9 @@ def test_poll_fills_bars_daily_and_series_and_moves_watermarks(wh, servers):
     result = databento.poll_job(wh, settings, start=OPEN_MARKET - dt.timedelta(days=20))
     assert result["rows_read"] > 0 and result["simulated"]
     schemas = {r["schema"] for r in http.requests}
-    assert schemas == {"ohlcv-1h", "ohlcv-1m"}  # old history hourly, recent days by minute
+    assert schemas == {"ohlcv-1h", "ohlcv-1m", "statistics"}  # old history hourly, recent by minute
+    assert wh.scalar("SELECT COUNT(*) FROM market_data.futures_ohlcv_1d "
+                     "WHERE close_source = 'settlement'") > 0  # CME's own close where published
     assert wh.row_count(TABLE) > 1000
     spreads = wh.scalar(f"SELECT COUNT(*) FROM {TABLE} WHERE STRPOS(symbol, '-') > 0")
     assert spreads > 0
@@ -220,3 +222,28 @@ def test_live_bars_carry_the_root_of_their_subscription(wh):
     front = max(minutes, key=lambda r: r["volume"])
     assert front["first"] <= polled_to < front["last"]  # polled and live minutes, one bar
     assert daily == {r["symbol"]: r["volume"] for r in minutes}
+
+
+def test_daily_bars_close_at_cme_settlement_where_published(wh, servers):
+    """Settled dates close at the settlement (the sandbox publishes the last trade + 1 tick,
+    15 min after the close); today's session, not settled yet, at its last trade; spreads,
+    which CME does not settle here, at their last trade."""
+    clock, http, _ = servers
+    settings = settings_for(http, roots=["ZL"])
+    databento.poll_job(wh, settings, start=OPEN_MARKET - dt.timedelta(days=4))
+    rows = wh.query("SELECT d.date, d.symbol, d.close, d.close_source, s.settlement_price "
+                    "FROM market_data.futures_ohlcv_1d AS d LEFT JOIN "
+                    "market_data.databento_settlements AS s USING (date, symbol) "
+                    "WHERE d.root = 'ZL'").to_pylist()
+    today = dt.date(2025, 3, 12)
+    for r in rows:
+        if r["date"] < today and "-" not in r["symbol"]:
+            assert r["close_source"] == "settlement" and r["close"] == r["settlement_price"]
+        else:
+            assert r["close_source"] == "last_trade" and r["settlement_price"] is None
+    settled = [r for r in rows if r["close_source"] == "settlement"]
+    assert len(settled) >= 6  # three outrights on each of the settled dates
+    minute_close = wh.scalar(
+        f"SELECT close FROM {TABLE} WHERE symbol = @s AND trading_date = @d ORDER BY ts_event DESC LIMIT 1",
+        {"s": settled[0]["symbol"], "d": settled[0]["date"]})
+    assert settled[0]["close"] == pytest.approx(minute_close + 0.01)

@@ -33,7 +33,7 @@ def test_articles_stored_deduped_and_scored(wh):
     assert result["rows_read"] > stored > 100  # the stand-in serves some URLs twice
     assert wh.scalar("SELECT COUNT(DISTINCT url) FROM market_data.news_articles") == stored
     row = wh.query("SELECT * FROM market_data.news_articles WHERE title LIKE '%plunge%' LIMIT 1").to_pylist()[0]
-    assert row["sentiment_score"] < 0 and row["sentiment_model"] == "cbi-commodity-lexicon-v1"
+    assert row["sentiment_score"] < 0 and row["sentiment_model"] == news.sentiment.MODEL
     assert row["publisher"] == "Sandbox Wire (simulated)" and len(row["content"]) <= 216
     assert row["source"] == "sandbox"  # provenance, written at ingest
     assert all(int(r["pageSize"]) == 100 for r in server.requests)
@@ -92,12 +92,12 @@ def test_persistent_500_gives_up_with_message(wh):
 
 
 def articles_at(times: list[str], scores: list[float]) -> pa.Table:
-    ts = [dt.datetime.fromisoformat(t) for t in times]
-    return pa.table({
-        "url": [f"https://x.invalid/{i}" for i in range(len(ts))],
-        "published_at": pa.array(ts, pa.timestamp("us", tz="UTC")),
-        "sentiment_score": scores,
-    })
+    """Rows as the ingest writes them (`news.normalize` dates each by the CME calendar)."""
+    rows = news.normalize("soybean oil", [
+        {"url": f"https://x.invalid/{i}", "publishedAt": t, "title": f"headline {i}"}
+        for i, t in enumerate(times)])
+    return rows.set_column(rows.column_names.index("sentiment_score"), "sentiment_score",
+                           pa.array(scores, pa.float64()))
 
 
 def test_news_sentiment_view_by_trading_date(warehouse):
@@ -109,10 +109,13 @@ def test_news_sentiment_view_by_trading_date(warehouse):
         "2024-03-08T21:00:00+00:00",  # Fri 15:00: after the close -> Saturday -> Monday
         "2024-03-09T15:00:00+00:00",  # Saturday -> Monday
         "2024-03-11T03:00:00+00:00",  # Sun 22:00 CDT (DST began) -> Monday
-    ], [0.5, -0.25, 0.75, -1.0, 0.5, 0.0]))
+        "2024-05-27T15:00:00+00:00",  # Memorial Day (CME closed) 10:00 CDT -> Tuesday 05-28
+        "2024-11-28T15:00:00+00:00",  # Thanksgiving -> Friday 11-29
+    ], [0.5, -0.25, 0.75, -1.0, 0.5, 0.0, 0.1, 0.2]))
     rows = warehouse.query("SELECT * FROM market_data.news_sentiment ORDER BY date").to_pylist()
-    assert [r["date"] for r in rows] == [dt.date(2024, 3, 7), dt.date(2024, 3, 8), dt.date(2024, 3, 11)]
-    assert [r["article_count"] for r in rows] == [1, 2, 3]
+    assert [r["date"] for r in rows] == [dt.date(2024, 3, 7), dt.date(2024, 3, 8), dt.date(2024, 3, 11),
+                                         dt.date(2024, 5, 28), dt.date(2024, 11, 29)]
+    assert [r["article_count"] for r in rows] == [1, 2, 3, 1, 1]
     assert rows[1]["sentiment_mean"] == pytest.approx(0.25)
     assert (rows[2]["sentiment_min"], rows[2]["sentiment_max"]) == (-1.0, 0.5)
     assert rows[2]["sentiment_mean"] == pytest.approx(-0.5 / 3)

@@ -56,3 +56,18 @@ class QualityGateError(RuntimeError):
 
 def gate_fails(wh, settings, **_) -> dict:
     raise QualityGateError("gate 'no gaps' failed: 3 missing trading days")
+
+
+def authenticated_failure(wh, settings, url: str = "", **_) -> dict:
+    """A request authenticated the way Databento's client does it (HTTP Basic, the key as user
+    name), plus the key in the query string, that the server refuses: the error and the log
+    carry what came back (which echoes the credentials, as some servers and proxies do)."""
+    import requests
+
+    from cbi.secrets import get_secret
+
+    key = get_secret("DATABENTO_API_KEY")
+    resp = requests.get(url, params={"key": key}, auth=(key, ""), timeout=10)
+    log.error("request %s failed: HTTP %s, sent %s", resp.url, resp.status_code,
+              resp.request.headers.get("Authorization"))
+    raise RuntimeError(f"HTTP {resp.status_code} for {resp.url}: {resp.text}")

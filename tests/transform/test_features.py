@@ -238,6 +238,7 @@ def test_cross_asset_returns_news_and_full_rebuild(duck):
     publish = dt.datetime(2020, 1, 3, 15, 0, tzinfo=UTC)  # 09:00 Chicago: counts for 2020-01-03
     wh.merge("market_data.news_articles", pa.table({
         "url": ["a", "b"], "published_at": pa.array([publish, publish], pa.timestamp("us", tz="UTC")),
+        "trading_date": pa.array([dt.date(2020, 1, 3)] * 2, pa.date32()),
         "sentiment_score": [0.5, -0.1]}))
     first = features_job(wh, get_settings(), full=True)
     again = features_job(wh, get_settings(), full=True)

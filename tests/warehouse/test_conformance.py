@@ -107,7 +107,7 @@ def test_cli_init_init_verify_query(warehouse_url):
     runner = CliRunner()
     first = runner.invoke(app, ["--warehouse", warehouse_url, "init"])
     assert first.exit_code == 0, first.output
-    assert "created 43 table(s)" in first.output.replace("\n", " ")
+    assert f"created {len(catalog.all_tables())} table(s)" in first.output.replace("\n", " ")
     second = runner.invoke(app, ["--warehouse", warehouse_url, "init"])
     assert second.exit_code == 0 and "created 0 table(s)" in second.output
     verify = runner.invoke(app, ["--warehouse", warehouse_url, "verify"])
@@ -118,8 +118,6 @@ def test_cli_init_init_verify_query(warehouse_url):
                                   "SELECT table_schema||'.'||table_name AS t FROM information_schema.tables",
                                   "--format", "csv"]) if warehouse_url.startswith("duckdb") else None
     if listing is not None:
-        from cbi.warehouse import catalog
-
         assert listing.exit_code == 0, listing.output
         assert listing.output.splitlines()[0].strip('"') == "t"
         assert {s.fqn for s in catalog.all_tables()} <= {line.strip('"') for line in listing.output.splitlines()}

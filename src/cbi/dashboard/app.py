@@ -46,7 +46,6 @@ STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-PAGE_CSP = CSP  # kept for callers of the old name
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"),
                     (b"content-security-policy", CSP.encode()),
                     (b"referrer-policy", b"no-referrer")]
@@ -55,7 +54,6 @@ PROVENANCE_RECHECK_S = 5.0  # how often the sandbox flag re-reads the data's sou
 # Accepted `since` range: anything outside is a 422, never an overflow deep in a query.
 SINCE_MIN = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 SINCE_MAX = dt.datetime(2200, 1, 1, tzinfo=dt.timezone.utc)
-SWAGGER_VERSION_DIR = "swagger"
 ERRORS = {400: {"model": schemas.ErrorResponse}, 404: {"model": schemas.ErrorResponse},
           422: {"model": schemas.ErrorResponse}, 503: {"model": schemas.ErrorResponse}}
 log = logging.getLogger(__name__)
@@ -353,7 +351,7 @@ def _data_routes(app: FastAPI) -> None:
         now = app.state.clock()
 
         def produce() -> dict[str, Any]:
-            body = data.status(wh, settings, now)
+            body = data.status(wh, settings, now, sandbox_data())
             return {"warehouse": wh.engine, "checked_at": now, **body}
 
         return await answer(request, ("status",), produce)

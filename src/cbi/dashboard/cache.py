@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gzip
 import hashlib
 import json
 import math
@@ -20,11 +21,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 
+GZIP_MIN_BYTES = 2048  # smaller bodies go out as they are
+
+
 @dataclass(frozen=True)
 class Entry:
     body: bytes
     etag: str
     expires: float  # deadline on the cache's clock (monotonic seconds)
+    gzipped: bytes | None = None  # the body gzipped once, for clients that accept it
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gz"'
+
+
+def make_entry(body: bytes, expires: float) -> Entry:
+    """An entry with its ETag and, for a large body, its gzipped form (compressed once per
+    fill, not per request)."""
+    zipped = gzip.compress(body, 5, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
+    return Entry(body, etag_of(body), expires, zipped)
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    return bool(accept_encoding) and "gzip" in accept_encoding.lower()
 
 
 def _plain(value: Any) -> Any:
@@ -101,7 +121,7 @@ class ResponseCache:
 
     async def get(self, key: Hashable, produce: Callable[[], Awaitable[Any]]) -> Entry:
         if self.ttl == 0:  # caching off: every request queries
-            self.misses += 1
+            self.misses += 1  # used once: compressing would not pay for itself
             body = encode(await produce())
             return Entry(body, etag_of(body), 0.0)
         entry = self._fresh(key)
@@ -113,8 +133,7 @@ class ResponseCache:
             if entry is not None:
                 return entry
             self.misses += 1
-            body = encode(await produce())
-            entry = Entry(body, etag_of(body), self.clock() + self.ttl)
+            entry = make_entry(encode(await produce()), self.clock() + self.ttl)
             self._store(key, entry)
             return entry
 
@@ -136,13 +155,32 @@ class ResponseCache:
             self._store(url_key(request.scope), entry)
 
     def respond(self, request: Request, entry: Entry) -> Response:
-        headers = {"ETag": entry.etag, "Cache-Control": self.cache_control}
-        if etag_matches(request.headers.get("if-none-match"), entry.etag):
+        status, body, headers = answer(entry, request.headers.get("if-none-match"),
+                                       request.headers.get("accept-encoding"), self.cache_control)
+        if status == 304:
             return Response(status_code=304, headers=headers)
-        return Response(entry.body, media_type="application/json", headers=headers)
+        return Response(body, media_type="application/json", headers=headers)
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def answer(entry: Entry, if_none_match: str | None, accept_encoding: str | None,
+           cache_control: str) -> tuple[int, bytes, dict[str, str]]:
+    """(status, body, headers) for a cached entry: 304 when the client's ETag matches, the
+    gzipped body (with its own ETag) when the client accepts it and the body is large."""
+    zipped = entry.gzipped is not None and accepts_gzip(accept_encoding)
+    etag = entry.gzip_etag if zipped else entry.etag
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if entry.gzipped is not None:
+        headers["Vary"] = "Accept-Encoding"
+    if etag_matches(if_none_match, entry.etag) or (
+            entry.gzipped is not None and etag_matches(if_none_match, entry.gzip_etag)):
+        return 304, b"", headers
+    if zipped:
+        headers["Content-Encoding"] = "gzip"
+        return 200, entry.gzipped, headers
+    return 200, entry.body, headers
 
 
 def url_key(scope: dict) -> tuple:
@@ -163,11 +201,14 @@ class CacheHits:
         if entry is None:
             await self.app(scope, receive, send)
             return
-        if_none_match = next((v.decode("latin-1") for k, v in scope["headers"]
-                              if k == b"if-none-match"), None)
-        status, body = (304, b"") if etag_matches(if_none_match, entry.etag) else (200, entry.body)
-        headers = [(b"etag", entry.etag.encode()),
-                   (b"cache-control", self.cache.cache_control.encode())]
+        if_none_match = accept_encoding = None
+        for k, v in scope["headers"]:
+            if k == b"if-none-match":
+                if_none_match = v.decode("latin-1")
+            elif k == b"accept-encoding":
+                accept_encoding = v.decode("latin-1")
+        status, body, extra = answer(entry, if_none_match, accept_encoding, self.cache.cache_control)
+        headers = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
         if status == 200:
             headers += [(b"content-type", b"application/json"),
                         (b"content-length", str(len(body)).encode())]

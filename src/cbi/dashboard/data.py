@@ -16,7 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import weakref
+from functools import lru_cache
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cbi.config import HORIZONS, SURFACES, Settings
 from cbi.secrets import redact
@@ -69,12 +74,18 @@ def tick_of(settings: Settings, root: str) -> float:
     return float(settings.tick_sizes.get(root, settings.tick_sizes.get("default", 0.0001)))
 
 
+@lru_cache(maxsize=64)
+def tick_decimals(tick: float) -> int:
+    return len(f"{tick:.10f}".rstrip("0").split(".")[1])
+
+
 def to_tick(value: float | None, tick: float) -> float | None:
     """`value` rounded to the nearest multiple of `tick`, with the tick's decimals."""
-    if value is None or not math.isfinite(value) or tick <= 0:
-        return value if value is None or math.isfinite(value) else None
-    decimals = len(f"{tick:.10f}".rstrip("0").split(".")[1])
-    return round(round(value / tick) * tick, decimals)
+    if value is None or not math.isfinite(value):
+        return None
+    if tick <= 0:
+        return value
+    return round(round(value / tick) * tick, tick_decimals(tick))
 
 
 def _round(rows: list[dict[str, Any]], fields: tuple[str, ...], tick: float) -> None:
@@ -82,6 +93,17 @@ def _round(rows: list[dict[str, Any]], fields: tuple[str, ...], tick: float) -> 
         for f in fields:
             if f in r:
                 r[f] = to_tick(r[f], tick)
+
+
+def round_table(table: pa.Table, fields: tuple[str, ...], tick: float) -> pa.Table:
+    """`to_tick` on whole Arrow columns (vectorised: thousands of rows cost microseconds)."""
+    if tick <= 0:
+        return table
+    for f in fields:
+        if f in table.column_names:
+            col = pc.round(pc.multiply(pc.round(pc.divide(table[f], tick)), tick), tick_decimals(tick))
+            table = table.set_column(table.column_names.index(f), f, col)
+    return table
 
 
 PRICE_FIELDS = ("origin_close", "predicted_value", "confidence_interval_lower",
@@ -188,21 +210,29 @@ def track_record(wh: Warehouse, settings: Settings, horizon: str) -> dict[str, A
     """Every served walk-forward forecast of `horizon` with its realised price, and whether
     the interval held it (computed in SQL from the stored values)."""
     assert horizon in HORIZONS
-    rows = wh.query_file(SQL, "track_record.sql", {"horizon": horizon},
-                         table=table_of("backtest", settings, horizon)).to_pylist()
+    table = wh.query_file(SQL, "track_record.sql", {"horizon": horizon},
+                          table=table_of("backtest", settings, horizon))
+    rows = round_table(table, PRICE_FIELDS, tick_of(settings, settings.target_root)).to_pylist()
     hits = sum(1 for r in rows if r["hit"])
-    _round(rows, PRICE_FIELDS, tick_of(settings, settings.target_root))
     return {"horizon": horizon, "rows": rows, "hits": hits, "misses": len(rows) - hits,
             "coverage": hits / len(rows) if rows else None,
             "empty": None if rows else FILL["track"]}
 
 
 # ---- the model report ------------------------------------------------------------------------
+_REPORT_SEEN: weakref.WeakSet = weakref.WeakSet()  # warehouses holding the report table (it stays)
+
+
 def _report_exists(wh: Warehouse) -> bool:
+    if wh in _REPORT_SEEN:
+        return True
     try:
-        return wh.table_exists(REPORT)
+        found = wh.table_exists(REPORT)
     except (KeyError, ValueError, WarehouseError):  # not in this build's catalogue yet
         return False
+    if found:
+        _REPORT_SEEN.add(wh)
+    return found
 
 
 def model_report_rows(wh: Warehouse, settings: Settings) -> list[dict[str, Any]]:
@@ -227,29 +257,31 @@ def metrics(wh: Warehouse, settings: Settings) -> dict[str, Any]:
 
 
 def verdict(r: dict[str, Any], level: float = 0.05) -> str:
-    """How a forecaster compares with the random walk: `baseline` (it is the random walk),
-    `better` (lower MASE and a Diebold-Mariano p-value under 5%), `worse` (higher MASE with
-    p < 5%), or `same` (no significant difference)."""
+    """How a forecaster compares with the random walk of its horizon. The report's
+    Diebold-Mariano p-value is one-sided, for "beats the random walk": `better` is a lower
+    MASE with p < 5%, `worse` a higher MASE with p > 95% (significantly worse), `baseline`
+    the random walk itself, `same` everything else (no significant difference)."""
     if r["forecaster"] == "random_walk":
         return "baseline"
     mase, p = r.get("mase"), r.get("dm_pvalue")
-    if mase is None:
+    if mase is None or p is None:
         return "same"
-    if p is not None and p < level:
-        return "better" if mase < 1 else "worse"
+    if p < level and mase < 1:
+        return "better"
+    if p > 1 - level and mase > 1:
+        return "worse"
     return "same"
 
 
-# ---- prices ------------------------------------------------------------------------------
+# ---- live prices and history ----------------------------------------------------------
 def live_bars(wh: Warehouse, settings: Settings, root: str, since: dt.datetime | None,
               now: dt.datetime) -> tuple[list[dict[str, Any]], bool]:
     """Outright 1-minute bars of the 5 minutes ending at the root's newest bar, after `since`;
     and whether any came from the sandbox."""
     params = {"root": root, "floor": now - LIVE_LOOKBACK, "since": since or EPOCH}
-    rows = wh.query_file(SQL, "live_bars.sql", params).to_pylist()
-    simulated = _sandboxed(rows)
-    _round(rows, ("close",), tick_of(settings, root))
-    return rows, simulated
+    table = wh.query_file(SQL, "live_bars.sql", params)
+    rows = round_table(table, ("close",), tick_of(settings, root)).to_pylist()
+    return rows, _sandboxed(rows)
 
 
 def contract_order(symbol: str, today: dt.date) -> tuple[int, int, str]:
@@ -304,10 +336,9 @@ def history(wh: Warehouse, settings: Settings, root: str, days: int,
     """Daily continuous closes: the `days` days ending at the newest date, after `since`;
     and whether any came from the sandbox."""
     params = {"root": root, "days": days, "since": since or dt.date(1900, 1, 1)}
-    rows = wh.query_file(SQL, "history.sql", params).to_pylist()
-    simulated = _sandboxed(rows)
-    _round(rows, ("close",), tick_of(settings, root))
-    return rows, simulated
+    table = wh.query_file(SQL, "history.sql", params)
+    rows = round_table(table, ("close",), tick_of(settings, root)).to_pylist()
+    return rows, _sandboxed(rows)
 
 
 # ---- provenance, freshness, runs -------------------------------------------------------------
@@ -320,9 +351,11 @@ def provenance(wh: Warehouse, settings: Settings, now: dt.datetime) -> list[str]
     return [r["data"] for r in rows if r["sandbox"]]
 
 
-def status(wh: Warehouse, settings: Settings, now: dt.datetime) -> dict[str, Any]:
+def status(wh: Warehouse, settings: Settings, now: dt.datetime,
+           sandbox: list[str] | None = None) -> dict[str, Any]:
     """Freshness (newest observation and when it was written, each with its age) per feed
-    and subject, the latest run of each job, and which data came from the sandbox."""
+    and subject, the latest run of each job, and which data came from the sandbox (`sandbox`:
+    already known, else read here)."""
     from cbi.ops import alerts
     from cbi.ops.status import freshness_rows
 
@@ -330,7 +363,7 @@ def status(wh: Warehouse, settings: Settings, now: dt.datetime) -> dict[str, Any
     runs = wh.query_file(SQL, "last_runs.sql", {"since": now - RUNS_LOOKBACK}).to_pylist()
     for run in runs:
         run["error"] = redact(run["error"]) if run["error"] else None
-    sandbox = provenance(wh, settings, now)
+    sandbox = provenance(wh, settings, now) if sandbox is None else sandbox
     newest = max((f["observed_at"] for f in fresh if f["observed_at"] is not None), default=None)
     return {"freshness": fresh, "runs": runs, "sandbox_data": sandbox, "simulated": bool(sandbox),
             "data_as_of": newest,

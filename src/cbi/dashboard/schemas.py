@@ -103,11 +103,9 @@ class HeadlineResponse(Flagged):
 
 
 class TrackRow(Model):
-    date: dt.date
+    date: dt.date = Field(description="Origin of the forecast.")
     target_date: Optional[dt.date] = None
     served_by: Optional[str] = None
-    model_version: Optional[str] = None
-    origin_close: Optional[float] = None
     predicted_value: Optional[float] = None
     confidence_interval_lower: Optional[float] = None
     confidence_interval_upper: Optional[float] = None
@@ -133,7 +131,8 @@ class ReportRow(Model):
     periods: Optional[int] = Field(None, description="Non-overlapping periods among them.")
     mase: Optional[float] = None
     dm_stat: Optional[float] = None
-    dm_pvalue: Optional[float] = None
+    dm_pvalue: Optional[float] = Field(None, description="One-sided Diebold-Mariano p-value "
+                                       "for \"beats the random walk\".")
     coverage: Optional[float] = None
     coverage_worst_year: Optional[float] = None
     worst_year: Optional[int] = None
@@ -143,7 +142,8 @@ class ReportRow(Model):
     directional_accuracy: Optional[float] = None
     nonzero_share: Optional[float] = None
     created_at: Optional[dt.datetime] = None
-    verdict: str = Field(description="baseline | better | worse | same, against the random walk.")
+    verdict: str = Field(description="Against the random walk: baseline (it is the random walk), "
+                         "better (MASE < 1, p < 0.05), worse (MASE > 1, p > 0.95) or same.")
 
 
 class MetricsResponse(Flagged):

@@ -48,6 +48,9 @@ from cbi.warehouse.base import Warehouse
 log = logging.getLogger(__name__)
 FEED = "databento"
 TABLE = "market_data.databento_futures_ohlcv_1m"
+SETTLEMENTS = "market_data.databento_settlements"
+UNDEF_PRICE = 2**63 - 1  # DBN's undefined price
+UNDEF_TS = 2**64 - 1  # DBN's undefined timestamp
 QUARANTINE = "ops.quarantined_records"
 UTC = dt.timezone.utc
 OHLCV_RTYPES = (0x20, 0x21, 0x22, 0x23)
@@ -266,9 +269,9 @@ def to_arrow(records: np.ndarray, symbols: dict[int, tuple[str, str]], source: s
 
 
 # ---- polling ------------------------------------------------------------------------------
-def _get_range(client: db.Historical, settings: Any, root: str, schema: str,
-               start: dt.datetime, end: dt.datetime) -> pa.Table:
-    """One request, decoded and validated (a bad row refuses the whole batch)."""
+def _fetch(client: db.Historical, settings: Any, root: str, schema: str,
+           start: dt.datetime, end: dt.datetime) -> tuple[bytes | None, str]:
+    """The raw DBN of one request (None when nothing is available yet), and its name."""
     what = f"get_range {root}.FUT {schema} [{start.isoformat()}, {end.isoformat()})"
     try:
         store = _call(settings, what, client.timeseries.get_range, dataset=settings.databento_dataset,
@@ -278,12 +281,76 @@ def _get_range(client: db.Historical, settings: Any, root: str, schema: str,
             raise
         capped = available_end(client, settings)  # the end moved back under us: ask again
         if capped <= start:
-            return to_arrow(np.zeros(0, OHLCV_DTYPE), {}, source_of(settings))
-        return _get_range(client, settings, root, schema, start, min(end, capped))
-    metadata, records = decode_dbn(store.reader.read())
+            return None, what
+        return _fetch(client, settings, root, schema, start, min(end, capped))
+    return store.reader.read(), what
+
+
+def _get_range(client: db.Historical, settings: Any, root: str, schema: str,
+               start: dt.datetime, end: dt.datetime) -> pa.Table:
+    """One request, decoded and validated (a bad row refuses the whole batch)."""
+    raw, what = _fetch(client, settings, root, schema, start, end)
+    if raw is None:
+        return to_arrow(np.zeros(0, OHLCV_DTYPE), {}, source_of(settings))
+    metadata, records = decode_dbn(raw)
     rows = to_arrow(records, symbol_map(metadata, root), source_of(settings))
     check_bars(rows, f"databento {what}", start=start, end=end, row_label="record")
     return rows
+
+
+def get_settlements(client: db.Historical, settings: Any, root: str, start: dt.datetime,
+                    end: dt.datetime) -> pa.Table:
+    """CME settlement prices published in [start, end), as rows of SETTLEMENTS."""
+    raw, what = _fetch(client, settings, root, "statistics", start, end)
+    if raw is None:
+        return settlement_rows([], {}, root, source_of(settings))
+    if raw[:4] == b"\x28\xb5\x2f\xfd":
+        raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw), read_across_frames=True).read()
+    decoder = dbn.DBNDecoder(upgrade_policy=dbn.VersionUpgradePolicy.UPGRADE_TO_V3)
+    decoder.write(raw)
+    decoded = decoder.decode()
+    metadata = decoded[0] if decoded and isinstance(decoded[0], dbn.Metadata) else None
+    stats = [r for r in decoded if isinstance(r, dbn.StatMsg)
+             and r.stat_type == dbn.StatType.SETTLEMENT_PRICE
+             and r.update_action == dbn.StatUpdateAction.NEW and r.price != UNDEF_PRICE]
+    symbols = symbol_map(metadata, root) if metadata is not None else {}
+    return settlement_rows(stats, symbols, root, source_of(settings))
+
+
+def settlement_rows(stats: list[Any], symbols: dict[int, tuple[str, str]], root: str,
+                    source: str) -> pa.Table:
+    """StatMsg settlements -> rows: the trading date is the record's `ts_ref` (CME's trade
+    date) or, when undefined, the root's trading date of its publication."""
+    known = [s for s in stats if s.instrument_id in symbols and "-" not in symbols[s.instrument_id][0]]
+    dates = [dt.datetime.fromtimestamp(s.ts_ref / 1e9, UTC).date() if s.ts_ref != UNDEF_TS
+             else calendar.trading_date_of(root, dt.datetime.fromtimestamp(s.ts_event / 1e9, UTC))
+             for s in known]
+    now = dt.datetime.now(UTC)
+    rows = pa.table({
+        "date": pa.array(dates, pa.date32()),
+        "symbol": pa.array([symbols[s.instrument_id][0] for s in known], pa.string()),
+        "root": pa.array([root] * len(known), pa.string()),
+        "instrument_id": pa.array([s.instrument_id for s in known], pa.int64()),
+        "settlement_price": pa.array([s.price * 1e-9 for s in known], pa.float64()),
+        "published_at": pa.array([dt.datetime.fromtimestamp(s.ts_event / 1e9, UTC) for s in known],
+                                 pa.timestamp("us", tz="UTC")),
+        "source": pa.array([source] * len(known), pa.string()),
+        "ingest_timestamp": pa.array([now] * len(known), pa.timestamp("us", tz="UTC")),
+    })
+    return rows.sort_by([("date", "ascending"), ("symbol", "ascending"), ("published_at", "ascending")])
+
+
+def apply_settlements(wh: Warehouse, root: str, rows: pa.Table) -> int:
+    """MERGE settlements (the latest published per date and contract wins), then close the
+    daily bars of those dates at them and rebuild the series from the first."""
+    if rows.num_rows == 0:
+        return 0
+    result = wh.merge(SETTLEMENTS, rows)
+    extent = pc.min_max(rows.column("date"))
+    first, last = extent["min"].as_py(), extent["max"].as_py()
+    settled = market.settle_daily(wh, root, first, last)
+    return result.inserted + result.updated + settled + (
+        market.update_continuous(wh, root, first) if settled else 0)
 
 
 def poll_job(wh: Warehouse, settings: Any, **options: Any) -> dict[str, Any]:
@@ -319,6 +386,10 @@ def poll_root(wh: Warehouse, client: db.Historical, settings: Any, root: str, en
         counts["requests"] += 1
         counts["rows_read"] += rows.num_rows
         counts["rows_written"] += apply_bars(wh, root, rows, schema)
+        if settings.databento_settlements:
+            settled = get_settlements(client, settings, root, chunk_start, chunk_end)
+            counts["requests"] += 1
+            counts["rows_written"] += apply_settlements(wh, root, settled)
         set_watermark(wh, FEED, root, chunk_end, {"schema": schema})  # after the MERGEs
     return counts
 

@@ -89,18 +89,21 @@ def ingest_news(
 
 def sentiment_cmd(
     texts: Optional[List[str]] = typer.Argument(None, help="Headlines to score."),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A file of headlines, one a line."),
+    files: Optional[List[Path]] = typer.Option(
+        None, "--file", "-f", help="Files of headlines, one a line (several after one --file)."),
 ) -> None:
     """Score headlines: one line each, the price-direction score in [-1, 1] last on the line."""
-    from cbi.cli import fail
+    from cbi.console import fail
     from cbi.feeds.sentiment import score
 
     lines = list(texts or [])
-    if file is not None:
+    for file in files or []:
         try:
             lines += [ln.strip() for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
         except OSError as exc:
-            fail(f"cannot read {file}: {exc}")
+            fail(f"cannot read {file}: {exc.strerror or exc}")
+        except UnicodeDecodeError as exc:
+            fail(f"cannot read {file}: not UTF-8 text (byte {exc.start}: {exc.reason})")
     if not lines:
         fail("give headlines as arguments or --file FILE")
     for text in lines:

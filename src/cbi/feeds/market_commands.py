@@ -61,10 +61,11 @@ def ingest_bars(
 ) -> None:
     """Import bar files (1-minute or daily); a file with a bad row is refused whole."""
     from cbi.cli import console, fail, open_warehouse
+    from cbi.console import progress
     from cbi.feeds.bars_files import import_bars
     from cbi.feeds.validate import BarError
 
-    with open_warehouse() as wh:
+    with open_warehouse() as wh, progress(f"importing {len(files)} bar file(s)"):
         try:
             result = import_bars(wh, files, root=root)
         except (BarError, OSError, ValueError) as exc:

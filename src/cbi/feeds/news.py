@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 import pyarrow as pa
 
+from cbi import calendar
 from cbi.feeds import sentiment
 from cbi.feeds.base import get_watermark, json_endpoint, set_watermark
 from cbi.feeds.http_json import FeedHTTPError, JsonClient
@@ -106,9 +107,10 @@ def _iso(t: dt.datetime) -> str:
 
 
 # ---- normalise ---------------------------------------------------------------------------
-def normalize(query: str, articles: list[dict], source: str = "newsapi") -> pa.Table:
+def normalize(query: str, articles: list[dict], source: str = "newsapi", root: str = "ZL") -> pa.Table:
     """Articles -> rows of market_data.news_articles, deduplicated by URL (last wins).
-    `source` is the endpoint's label: rows store 'sandbox' or 'newsapi' as their provenance."""
+    `source` is the endpoint's label: rows store 'sandbox' or 'newsapi' as their provenance.
+    `trading_date`: the first CME trading date of `root` whose close follows publication."""
     by_url: dict[str, dict] = {}
     for i, a in enumerate(articles):
         url = a.get("url")
@@ -127,6 +129,8 @@ def normalize(query: str, articles: list[dict], source: str = "newsapi") -> pa.T
         "description": pa.array([r.get("description") for r in rows], pa.string()),
         "content": pa.array([r.get("content") for r in rows], pa.string()),
         "query": pa.array([query] * n, pa.string()),
+        "trading_date": pa.array([calendar.trading_date_moved_by(root, r["_published"]) for r in rows],
+                                 pa.date32()),
         "sentiment_score": pa.array(sentiment.score_many(texts, query), pa.float64()),
         "sentiment_model": pa.array([sentiment.MODEL] * n, pa.string()),
         "source": pa.array(["sandbox" if source.endswith("sandbox") else "newsapi"] * n, pa.string()),
@@ -190,7 +194,7 @@ def news_job(wh, settings, queries: list[str] | None = None, window_hours: float
         out["source"] = label
         try:
             for query in queries or settings.news_queries:
-                _run_query(wh, client, query, now, window_hours, out)
+                _run_query(wh, client, query, now, window_hours, out, settings.target_root)
         except BudgetExhausted as exc:
             log.warning("%s; stopping until tomorrow (UTC)", exc)
             out["budget_exhausted"] = True
@@ -199,12 +203,12 @@ def news_job(wh, settings, queries: list[str] | None = None, window_hours: float
 
 
 def _run_query(wh, client: NewsClient, query: str, now: dt.datetime, hours: float,
-               out: dict[str, Any]) -> None:
+               out: dict[str, Any], root: str) -> None:
     mark = get_watermark(wh, FEED, query)
     start = max(mark, now - REACH) if mark else now - REACH
     for lo, hi in windows(start, now, hours):
         articles, truncated = client.window(query, lo, hi)
-        rows = normalize(query, articles, out["source"])
+        rows = normalize(query, articles, out["source"], root)
         result = wh.merge(TABLE, rows)
         out["rows_read"] += len(articles)
         out["rows_written"] += result.inserted + result.updated

@@ -52,7 +52,7 @@ PHRASES: dict[str, str] = {
     "fail to": "not", "fails to": "not", "no end": "noend", "no relief": "norelief",
     "no sign": "nosign", "no boost": "noboost",
     # events and drivers
-    "heat wave": "heatwave", "dry spell": "drought", "dry weather": "drought",
+    "downside risk": "downside", "upside risk": "upside", "heat wave": "heatwave", "dry spell": "drought", "dry weather": "drought",
     "cold snap": "cold", "el nino": "elnino", "la nina": "lanina", "rate cut": "ratecut",
     "rate hike": "ratehike", "higher for longer": "hawkish", "safe haven": "safehaven",
     "risk appetite": "riskon", "export sale": "exportsales", "export inspection": "exportsales",
@@ -65,7 +65,9 @@ PHRASES: dict[str, str] = {
     "than expected": "expected", "than feared": "expected", "than forecast": "expected",
     "more than expected": "expected", "below expectation": "less", "above expectation": "more",
     "below trade expectation": "less", "above trade expectation": "more",
-    "below forecast": "less", "above forecast": "more", "flood market": "glut",
+    "below forecast": "less", "above forecast": "more", "below estimate": "less",
+    "above estimate": "more", "below trade estimate": "less", "above trade estimate": "more",
+    "below trade forecast": "less", "above trade forecast": "more", "flood market": "glut",
     "flood the market": "glut",
 }
 
@@ -108,7 +110,7 @@ TRANSITIVE: frozenset[str] = frozenset((
 #: moves ("futures ease").
 DUAL: frozenset[str] = frozenset((
     "ease increase expand shrink lower weaken strengthen soften tighten improve resume "
-    "restart return restore reopen grow swell build rise fall drop draw widen rebuild"
+    "restart return restore reopen grow swell build rise fall drop draw widen rebuild sink"
 ).split())
 #: Moves of a plant, mine or route, never of a price: without a theme they say nothing.
 NEVER_FREE: frozenset[str] = frozenset("resume restart return reopen restore improve".split())
@@ -225,7 +227,7 @@ EVENTS: dict[str, float] = {
     "recession": -1.0, "slowdown": -1.0, "ceasefire": -1.0, "truce": -1.0, "peace": -0.8,
     "hawkish": -1.0, "ratehike": -1.0, "riskon": -0.6, "bearish": -1.2, "bear": -0.8,
     "lockdown": -1.0, "disappoint": -0.8, "profittaking": -0.8, "shortcovering": 0.8,
-    "selloff": -1.0, "liquidation": -1.0,
+    "selloff": -1.0, "liquidation": -1.0, "downside": -1.0, "upside": 1.0, "breakout": 1.0,
 }
 #: Moves that grow an event ("drought worsens", "tensions flare"), and moves that shrink it.
 EVENT_GROW: frozenset[str] = frozenset(

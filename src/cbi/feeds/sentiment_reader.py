@@ -10,7 +10,7 @@ from cbi.feeds import sentiment_lexicon as lex
 from cbi.feeds.sentiment_text import Unit, base, units
 
 
-def _table(entries) -> dict:
+def _table(entries):
     """A lexicon list keyed by base form (and by its own spelling, for joined phrase keys)."""
     if isinstance(entries, dict):
         return {**{base(k): v for k, v in entries.items()}, **entries}
@@ -60,7 +60,8 @@ class Reading:
     """One headline being read: its units, clauses, subject and the items found so far."""
 
     units: list[Unit]
-    subject: str | None
+    hint: str | None  # the feed's query, if any
+    subject: str | None = field(init=False)
     keys: list[str] = field(init=False)
     clause: list[int] = field(init=False)
     weight: list[float] = field(init=False)
@@ -70,6 +71,7 @@ class Reading:
     def __post_init__(self) -> None:
         self.keys = [u.key for u in self.units]
         self.clause, self.weight = _clauses(self.keys)
+        self.subject = find_subject(self.keys, self.hint)
 
     def add(self, value: float, kind: str, pos: int) -> None:
         if value:
@@ -88,7 +90,8 @@ def _is_boundary(keys: list[str], i: int) -> bool:
         return False
     if k == "on":  # "higher on the day", "weighs on corn": not a cause
         after = keys[i + 1] if i + 1 < len(keys) else ""
-        return after not in TIME_WORDS and (i == 0 or "on" not in LEAD_INS.get(keys[i - 1], ()))
+        before = keys[i - 1] if i else ""  # "weighs on corn", "a ban on exports": the object
+        return after not in TIME_WORDS and "on" not in LEAD_INS.get(before, ()) and before not in BARRIERS
     if k == "as":  # "not as large as feared"
         return "as" not in keys[max(0, i - 2):i] and "as" not in keys[i + 1:i + 3]
     return True
@@ -98,7 +101,9 @@ def _clauses(keys: list[str]) -> tuple[list[int], list[float]]:
     """Clause number and weight of every unit: main 1, subordinate less, after "but" more."""
     clause, weight, number, w, contrast = [], [], 0, 1.0, False
     for i, k in enumerate(keys):
-        if _is_boundary(keys, i):
+        if k in ("and", "to") and w == DISCOUNT_WEIGHT:  # "shrugs off the cuts to end higher"
+            number, w = number + 1, 1.0
+        elif _is_boundary(keys, i):
             number += 1
             if k in PUNCTUATION:
                 w = CONTRAST_WEIGHT if contrast else 1.0
@@ -108,8 +113,6 @@ def _clauses(keys: list[str]) -> tuple[list[int], list[float]]:
                 w = DISCOUNT_WEIGHT
             else:
                 w = min(w, SUBORDINATE_WEIGHT * (CONTRAST_WEIGHT if contrast else 1.0))
-        elif k in ("and", "to") and w == DISCOUNT_WEIGHT:  # "shrugs off the cuts to end higher"
-            number, w = number + 1, 1.0
         clause.append(number)
         weight.append(w)
     return clause, _older(keys, weight)
@@ -241,11 +244,19 @@ def _trade_sign(r: Reading, t: int) -> float:
 
 
 def _barrier_side(r: Reading, t: int) -> float:
-    """+1 when the barrier holds supply back (export ban), -1 when it keeps demand out."""
-    near = r.keys[max(0, t - 3):t + 5]
-    if "export" in near:
+    """+1 when the barrier holds supply back (export ban), -1 when it keeps demand out.
+
+    Read from its own words: "export ban", "import duty", "ban on wheat exports", "bans
+    palm oil exports"; else the barrier's usual side."""
+    own = r.keys[max(0, t - 2):t]
+    for j in range(t + 1, min(t + 6, len(r.keys))):
+        k = r.keys[j]
+        if k in MOVES or r.clause[j] != r.clause[t] or (k in STOPS and k != "on"):
+            break
+        own.append(k)
+    if "export" in own:
         return 1.0
-    if "import" in near:
+    if "import" in own:
         return -1.0
     return BARRIERS[r.keys[t]]
 
@@ -354,6 +365,8 @@ def _read_moves(r: Reading) -> list[int]:
             negation = i
             if DENIALS.get(k):
                 apply_move(r, i, _direction(base(DENIALS[k])) or -1.0, 1.0)
+        elif k in INTENSIFIERS and r.items and r.items[-1].pos == i - 1:
+            r.items[-1].value *= INTENSIFIERS[k]  # "falls sharply": the adverb after the move
         elif k in INTENSIFIERS and not (k in LEVELS and not _moves_follow(r, i)):
             scale = INTENSIFIERS[k]
             continue
@@ -431,8 +444,6 @@ def combine(items: list[Item]) -> float:
 
 def read(text: str, subject: str | None = None) -> float:
     """The signed strength of a headline's price direction (0.0: none)."""
-    found = units(text)
-    r = Reading(found, None)
-    r.subject = find_subject(r.keys, subject)
+    r = Reading(units(text), subject)
     collect(r)
     return combine(r.items)

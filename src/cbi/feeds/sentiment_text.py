@@ -18,7 +18,7 @@ from cbi.feeds import sentiment_lexicon as lex
 
 _STEMMER = snowballstemmer.stemmer("english")
 # A newswire desk tag ("GRAINS-", "VEGOILS-", "PRECIOUS-") is not part of the headline.
-_DESK = re.compile(r"^\s*[A-Z]{2,}-(?=[A-Za-z])")
+_DESK = re.compile(r"^\s*[A-Z]{2,}-(?=[A-Z])")
 _DASH = re.compile(r"\s[-\u2013\u2014]+\s")  # a spaced dash separates clauses, a hyphen joins words
 _TOKEN = re.compile(r"u\.s\.|opec\+|\$?\d[\d,.]*\d%?|\$?\d%?|[a-z]+(?:'[a-z]+)?|[,;:]|[.!?](?=\s|$)")
 _NEGATED = re.compile(r"n't$")

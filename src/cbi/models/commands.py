@@ -37,8 +37,12 @@ def train_cmd(
     from cbi.models.train import train_job
 
     settings = get_settings()
+    from cbi.console import quiet, stderr
+
+    # Progress goes to stderr (stdout is the results), on a terminal only, not with -q.
     bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console)
+                    TimeElapsedColumn(), console=stderr,
+                    disable=quiet() or not stderr.is_terminal)
     tasks: dict[str, Any] = {}
 
     def progress(task: str, done: int, total: int) -> None:
@@ -105,22 +109,38 @@ def predict_cmd(
         raise typer.Exit(SKIPPED_EXIT)
 
 
-def list_cmd(surface: str = typer.Option("prod", "--surface", help="prod | full")) -> None:
+def list_cmd(
+    surface: str = typer.Option("prod", "--surface", help="prod | full"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | csv | json"),
+) -> None:
     """Every registered model version, its walk-forward metrics, and which is current."""
     from rich.table import Table
 
-    from cbi.cli import console, fail
-    from cbi.config import get_settings
-    from cbi.models.base import ModelError
+    from cbi.config import SURFACES, get_settings
+    from cbi.console import check_format, console, fail, print_records
+
+    fmt = check_format(fmt)
+    if surface not in SURFACES:
+        fail(f"unknown surface {surface!r}; choose {' or '.join(SURFACES)}")
     from cbi.models.registry import current_entries, list_entries, served_entries
 
     settings = get_settings()
-    try:
-        entries = list_entries(settings)
-        current = {m["model_version"] for m in current_entries(settings, surface).values()}
-        served = served_entries(settings, surface)
-    except ModelError as exc:
-        fail(str(exc))
+    entries = [m for m in list_entries(settings) if m.get("surface", "prod") == surface]
+    current = {m["model_version"] for m in current_entries(settings, surface).values()}
+    served = served_entries(settings, surface)
+    if fmt != "table":
+        print_records([{"version": m["model_version"], "model": m["model_name"],
+                        "horizon": m["horizon"], "surface": m.get("surface", "prod"),
+                        "trained_from": (m.get("training_range") or [None])[0],
+                        "trained_to": (m.get("training_range") or [None])[-1],
+                        "mase": m.get("metrics", {}).get("mase"),
+                        "coverage": m.get("metrics", {}).get("coverage"),
+                        "shrink": m.get("shrink"), "current": m["model_version"] in current,
+                        "created_at": m.get("created_at")} for m in entries], fmt,
+                      columns=["version", "model", "horizon", "surface", "trained_from",
+                               "trained_to", "mase", "coverage", "shrink", "current",
+                               "created_at"])
+        return
     table = Table("version", "model", "horizon", "surface", "trained on", "MASE", "coverage",
                   "shrink", "current", "created", title=f"registry {settings.models_dir}")
     for m in entries:

@@ -10,9 +10,10 @@ volatility jump), instead of waiting for years of large residuals to fill a wind
 with fewer than `min_calibration` known scores get no interval (NULL), and coverage is
 measured over rows that have one.
 
-The method and its two parameters (`RULE`) were chosen on the 2004–2014 origins of the real
-ZL history only and then frozen; later years are scored, never tuned on (see
-bench/intervals.py and bench/RESULTS.md). Each registry entry records the rule it used.
+The method and its parameters (`RULE`: EWMA λ = 0.99, a window of 504 + 8h scores) were
+chosen on the 2004–2014 origins of the real ZL history only and then frozen; later years are
+scored, never tuned on (see bench/intervals.py and bench/RESULTS.md). Each registry entry
+records the rule it used.
 
 `out_of_sample_halfwidths` (raw residuals, no σ̂) is the earlier method, kept as the
 reference the benchmark compares against.

@@ -220,9 +220,9 @@ def serve_and_report(wh, settings: Settings, frame: TrainingFrame, surface: str,
         combined[f"shrink_{name}"] = bt["shrink"].to_numpy()
     gated = served_column(combined, learners, days)
     versions = {name: reports[name]["model_version"] for name in learners}
-    version = "served-" + model_version("served", horizon, surface,
-                                        {"gate": GATE.record(), "intervals": RULE.record(),
-                                         "learners": versions}, frame.fingerprint()).split("-", 1)[1]
+    # served-{surface}-{horizon}-{hash of the gate, interval rule, learner versions and data}
+    version = model_version("served", horizon, surface, {"gate": GATE.record(), "intervals": RULE.record(),
+                                                         "learners": versions}, frame.fingerprint())
     priced = with_intervals(gated, "served", level, days)
     now = dt.datetime.now(dt.timezone.utc)
     table = backtest_table(priced, horizon, version, "served", level, now, gated["served_by"].to_numpy())
@@ -268,5 +268,6 @@ def serve_and_report(wh, settings: Settings, frame: TrainingFrame, surface: str,
                     **forecaster_figures(p, days, level, rw_lo, rw_hi)}
                    for f, (p, v, by) in forecasters.items()]
     written += wh.merge("predictions.model_report", report_table(report_rows)).rows_merged
+    # A summary only: the result is logged with the run (the figures are in the report table).
     return {"model_version": version, "served_by": chosen, "shrink": shrink,
-            "gate": decision["learners"], "report": report_rows}, written
+            "gate": decision["learners"]}, written

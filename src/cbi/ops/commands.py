@@ -16,7 +16,7 @@ import typer
 
 secrets_app = typer.Typer(help="Store API keys in the OS keychain (env variables are the fallback).",
                           no_args_is_help=True)
-iam_app = typer.Typer(help="BigQuery dataset access per role (collector, training, dashboard).",
+iam_app = typer.Typer(help="BigQuery dataset access per role (collector, training, dashboard, operator).",
                       no_args_is_help=True)
 
 
@@ -283,7 +283,7 @@ def secrets_delete(name: str = typer.Argument(..., help="The secret's name.")) -
 # ---- iam -------------------------------------------------------------------------------------
 @iam_app.command("plan")
 def iam_plan(apply: bool = typer.Option(False, "--apply", help="Add the missing entries through the BigQuery API.")) -> None:
-    """Print the dataset access entries of the three roles; --apply adds the missing ones."""
+    """Print the dataset access entries of each role; --apply adds the missing ones."""
     from cbi.config import get_settings
     from cbi.console import fail, open_warehouse
     from cbi.ops import iam
@@ -296,7 +296,10 @@ def iam_plan(apply: bool = typer.Option(False, "--apply", help="Add the missing 
     entries = iam.plan(project, settings.iam_members)
     for e in entries:
         _echo(f"{project}.{e.dataset}: {e.role:6} {e.member}  ({e.for_role})")
-    _echo("each role also needs roles/bigquery.jobUser on the project (project IAM)")
+    for role, grants in iam.PROJECT_ROLES.items():
+        _echo(f"project {project}: {', '.join(grants)} for "
+              f"{iam.member_for(role, project, settings.iam_members)}  ({role}; project IAM)")
+    _echo(f"APIs to enable on {project}: {', '.join(iam.APIS)}")
     if apply:
         with open_warehouse() as wh:
             added = iam.apply(wh.client, project, entries)

@@ -24,7 +24,7 @@ from typing import Any, Callable, Union, get_args, get_origin
 
 #: Commands that run here even while an owner is up (they route their own jobs or need no file).
 LOCAL = frozenset({"serve", "demo", "run", "job", "status", "cost", "cron", "config", "secrets",
-                   "iam", "dashboard", "sentiment", "models"})
+                   "iam", "dashboard", "sentiment", "models list"})
 #: Root options that take a value (the rest are flags).
 GLOBAL_VALUE_OPTIONS = frozenset({"-w", "--warehouse"})
 GLOBAL_FLAGS = frozenset({"-v", "--verbose", "-q", "--quiet", "--version", "--help"})
@@ -246,7 +246,8 @@ def forward(argv: list[str], root: Any) -> int | None:
     from cbi import console
 
     console.set_flags(verbose=flags["verbose"], quiet=flags["quiet"])
-    if not rest or rest[0] in LOCAL or "--help" in argv or "--version" in options:
+    if not rest or rest[0] in LOCAL or " ".join(rest[:2]) in LOCAL or "--help" in argv \
+            or "--version" in options:
         return None
     if flags["warehouse"]:
         os.environ["CBI_WAREHOUSE"] = flags["warehouse"]
@@ -313,8 +314,8 @@ def stream_command(owner: Any, argv: list[str], flags: dict[str, Any],
         elif "exit" in msg:
             sys.stdout.flush()
             return int(msg["exit"])
-    raise OwnerGone(f"cbi serve (pid {owner.pid}) closed the stream before `cbi "
-                    f"{' '.join(argv)}` finished")
+    raise OwnerGone(f"cbi serve (pid {owner.pid}) stopped while running `cbi {' '.join(argv)}` "
+                    "(its stream ended early); run it again: with no owner it runs here")
 
 
 def dumps(msg: dict[str, Any]) -> bytes:

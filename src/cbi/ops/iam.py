@@ -1,14 +1,21 @@
 """Dataset access entries per role (BigQuery): who may read or write which dataset.
 
-- collector: WRITER on market_data and features (the feeds and the SQL transform), and on
-  training (the transform builds the training tables from features) and ops (run log, costs,
-  cursors, alerts).
-- training: READER on training; WRITER on predictions, because training writes the backtest
-  tables and the predict job writes forecasts; WRITER on ops for its run log.
-- dashboard: READER on predictions only.
+Each command runs as the role whose grants cover what it reads and writes
+(`cbi.ops.runs.JOB_ROLES`, and `cbi query` as `operator`); `tests/ops/test_iam.py` derives
+the tables each role's code touches and checks them against this plan.
 
-Each role also needs `roles/bigquery.jobUser` on the project to run query jobs at all; that is
-project IAM, not a dataset entry, and `cbi iam plan` prints it as a reminder.
+- collector (feeds, features, export, retention): WRITER on market_data, features, training
+  (the transform builds the training tables) and ops (run log, costs, cursors, alerts).
+- training (`cbi train`, `cbi predict`): READER on training and features (the latest rows to
+  forecast from); WRITER on predictions (backtests, forecasts, the model report) and ops.
+- dashboard: READER on predictions, market_data (prices, live bars) and ops (feed status,
+  last runs): what its pages show.
+- operator (`cbi query`, recovery): READER on every dataset.
+
+Project IAM (not dataset entries; `cbi iam plan` prints them): every role needs
+`roles/bigquery.jobUser` to run queries, and the reading roles `roles/bigquery.readSessionUser`
+for the Storage Read API (Arrow downloads); the project needs the BigQuery and BigQuery
+Storage APIs enabled.
 """
 
 from __future__ import annotations
@@ -19,9 +26,18 @@ from typing import Any
 ROLE_ACCESS: dict[str, tuple[tuple[str, str], ...]] = {
     "collector": (("market_data", "WRITER"), ("features", "WRITER"), ("training", "WRITER"),
                   ("ops", "WRITER")),
-    "training": (("training", "READER"), ("predictions", "WRITER"), ("ops", "WRITER")),
-    "dashboard": (("predictions", "READER"),),
+    "training": (("training", "READER"), ("features", "READER"), ("predictions", "WRITER"),
+                 ("ops", "WRITER")),
+    "dashboard": (("predictions", "READER"), ("market_data", "READER"), ("ops", "READER")),
+    "operator": (("market_data", "READER"), ("features", "READER"), ("training", "READER"),
+                 ("predictions", "READER"), ("ops", "READER")),
 }
+#: Project-level roles per role (project IAM, printed by `cbi iam plan`, not applied).
+PROJECT_ROLES: dict[str, tuple[str, ...]] = {
+    role: ("roles/bigquery.jobUser", "roles/bigquery.readSessionUser") for role in ROLE_ACCESS
+}
+#: APIs the project must have enabled.
+APIS = ("bigquery.googleapis.com", "bigquerystorage.googleapis.com")
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,8 @@ def submit(owner: Owner, job: str, options: dict[str, Any],
         elif "result" in msg:
             result = msg["result"]
     if result is None:
-        raise OwnerGone(f"cbi serve (pid {owner.pid}) closed the stream before job {job} finished")
+        raise OwnerGone(f"cbi serve (pid {owner.pid}) stopped while running job {job} (its stream "
+                        "ended early); run it again: with no owner it runs here")
     return result
 
 

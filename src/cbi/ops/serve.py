@@ -33,6 +33,7 @@ class Server:
         self.sandbox = None
         self.owns_wh = wh is None
         self.service = self.scheduler = self.live_thread = self.uvicorn = None
+        self.opened = False  # False: refused before it held anything (nothing to stop)
         self._by_role: dict[str, Any] = {}
 
     # ---- start --------------------------------------------------------------------------------
@@ -48,6 +49,7 @@ class Server:
         if sandbox.needs_servers(self.settings):
             self.sandbox = sandbox.start_all(self.settings.sandbox_seed)
             self.settings = self.settings.model_copy(update=self.sandbox.settings_overrides())
+        self.opened = True
         if self.wh is None:
             self.wh = connect(settings=self.settings)
             self.wh.init()
@@ -155,6 +157,8 @@ class Server:
             self.uvicorn.should_exit = True
 
     def shutdown(self) -> None:
+        if not self.opened:
+            return
         STOPPING.set()
         self.stop_event.set()
         if self.service:

@@ -252,6 +252,36 @@ def bars(seed: int, roots: list[str], schema: str, start_ns: int, end_ns: int,
     return out, {s: i for s, i in symbols.items() if i in present}
 
 
+#: Where CME publishes settlements, after the close (the sandbox: this long after it).
+SETTLEMENT_DELAY_NS = 15 * MINUTE_NS
+SETTLEMENT_PRICE = 3  # databento_dbn.StatType.SETTLEMENT_PRICE
+
+
+def settlements(seed: int, roots: list[str], start_ns: int, end_ns: int,
+                now_ns: int | None = None) -> tuple[list[tuple[int, int, int, int]], dict[str, int]]:
+    """(instrument_id, ts_event, ts_ref, price) of the settlement price of every outright on each
+    trading date, published SETTLEMENT_DELAY_NS after the date's close, with ts_event in
+    [start_ns, end_ns) and published by `now_ns`; and the raw symbols that appear. A
+    settlement is the last trade rounded one tick up: close to, but not, the last trade."""
+    out, symbols = [], {}
+    for root in roots:
+        tick = int(round(ROOTS[root].tick * 1e9))
+        for d in trading_dates(root, start_ns, end_ns):
+            published = _ns(calendar.settlement_close(root, d)) + SETTLEMENT_DELAY_NS
+            if not start_ns <= published < end_ns or (now_ns is not None and published > now_ns):
+                continue
+            day = session_bars(seed, root, d)
+            for symbol, iid in symbols_on(root, d).items():
+                mine = day[day["instrument_id"] == iid]
+                if "-" in symbol or not len(mine):
+                    continue
+                last = int(mine["close"][np.argmax(mine["ts_event"])])
+                ts_ref = _ns(dt.datetime.combine(d, dt.time(), dt.timezone.utc))
+                out.append((iid, published, ts_ref, last + tick))
+                symbols[symbol] = iid
+    return sorted(out, key=lambda r: (r[1], r[0])), symbols
+
+
 def hourly(minutes: np.ndarray, root: str, d: dt.date) -> np.ndarray:
     """Aggregate one trading date's minute bars into hour bars (the session opens on the hour)."""
     if not len(minutes):

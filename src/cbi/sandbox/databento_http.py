@@ -1,7 +1,8 @@
 """A local stand-in for Databento's Historical HTTP API, driven by the real `databento` client.
 
 Serves `/v0/metadata.get_dataset_range`, `/v0/timeseries.get_range` (zstd DBN, parent
-symbology, ohlcv-1m and ohlcv-1h) and `/v0/symbology.resolve` from `databento_data`, with
+symbology, ohlcv-1m, ohlcv-1h, and statistics with the settlement price of every outright
+after each trading date's close) and `/v0/symbology.resolve` from `databento_data`, with
 HTTP basic auth on the sandbox key. Data ends `lag_minutes` before now, as the real API may
 not serve the last minutes; an `end` past it gets 422 `data_end_after_available_end`.
 
@@ -31,7 +32,7 @@ from cbi.sandbox.faults import Faults
 #: The fixed fake key the sandbox accepts (Databento keys: "db-" + 29 characters).
 SANDBOX_API_KEY = "db-" + "SandboxKeyForLocalTesting0000"  # fake; split so key scanners pass
 DATASET = "GLBX.MDP3"
-SCHEMAS = ("ohlcv-1m", "ohlcv-1h")
+SCHEMAS = ("ohlcv-1m", "ohlcv-1h", "statistics")
 
 
 @dataclass
@@ -183,12 +184,25 @@ def _range_body(params: dict[str, str], state: SandboxState, malformed: bool) ->
     unknown = [r for r in roots if r not in data.ROOTS]
     if unknown:
         raise ApiError(422, f"symbols not found: {unknown}")
+    if schema == "statistics":
+        return zstandard.ZstdCompressor(level=1).compress(
+            _statistics(state.seed, roots, start, end, available))
     bars, symbols = data.bars(state.seed, roots, schema, start, end, now_ns=available)
     if malformed and len(bars):
         bars = bars.copy()
         bars["high"][len(bars) // 2] = bars["low"][len(bars) // 2] - 10_000_000
     return zstandard.ZstdCompressor(level=1).compress(
         metadata(schema, start, end, roots, symbols) + bars.tobytes())
+
+
+def _statistics(seed: int, roots: list[str], start: int, end: int, available: int) -> bytes:
+    records, symbols = data.settlements(seed, roots, start, end, now_ns=available)
+    body = b"".join(bytes(dbn.StatMsg(
+        publisher_id=data.PUBLISHER_ID, instrument_id=iid, ts_event=ts, ts_recv=ts, ts_ref=ref,
+        price=price, quantity=dbn.UNDEF_STAT_QUANTITY, stat_type=dbn.StatType.SETTLEMENT_PRICE,
+        sequence=n, update_action=dbn.StatUpdateAction.NEW, stat_flags=1))
+        for n, (iid, ts, ref, price) in enumerate(records))
+    return metadata("statistics", start, end, roots, symbols) + body
 
 
 def metadata(schema: str, start: int, end: int, roots: list[str], symbols: dict[str, int]) -> bytes:

@@ -21,10 +21,11 @@ def build_cmd(
     """Build features.curated_features_daily for every root, then the training tables."""
     from cbi.cli import console, fail, open_warehouse
     from cbi.config import get_settings
+    from cbi.console import progress
     from cbi.transform.features import features_job
     from cbi.warehouse import WarehouseError
 
-    with open_warehouse() as wh:
+    with open_warehouse() as wh, progress("features build"):
         try:
             result = features_job(wh, get_settings(), full=full, start=start, end=end)
         except (WarehouseError, ValueError) as exc:
@@ -55,7 +56,9 @@ def export_cmd(
         fail(f"unknown horizon {horizon!r}; choose from {', '.join(HORIZONS)} or all")
     settings = get_settings()
     horizons = settings.horizons if horizon == "all" else [horizon]
-    with open_warehouse(read_only=True, role="training") as wh:
+    from cbi.console import progress
+
+    with open_warehouse(read_only=True, role="training") as wh, progress("export"):
         try:
             result = export_job(wh, settings, surfaces=[surface], horizons=horizons,
                                 start=start, end=end)

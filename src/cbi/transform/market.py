@@ -56,6 +56,12 @@ def roll_up_daily(wh: Warehouse, root: str, first: dt.date, last: dt.date) -> in
     return _merge(wh, DAILY, rows)
 
 
+def settle_daily(wh: Warehouse, root: str, first: dt.date, last: dt.date) -> int:
+    """Close the daily bars of [first, last] at CME's settlement where one is stored."""
+    rows = wh.query_file(SQL, "settle_daily.sql", {"root": root, "from_date": first, "to_date": last})
+    return _merge(wh, DAILY, rows)
+
+
 def update_continuous(wh: Warehouse, root: str, since: dt.date,
                       confirm_days: int = continuous.ROLL_CONFIRM_DAYS) -> int:
     """Recompute the continuous series of `root` from trading date `since` onward, resuming

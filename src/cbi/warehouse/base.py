@@ -489,14 +489,16 @@ def partition_range(spec: TableSpec, rows: pa.Table) -> dict[str, Any]:
 
 
 def merge_sql(spec: TableSpec, columns: list[str], with_range: bool) -> str:
-    """The MERGE statement (BigQuery SQL) from `{staging}` into the table."""
-    key = list(spec.key)
+    """The MERGE statement (BigQuery SQL) from `{staging}` into the table. Column names are
+    quoted: a column may be a reserved word in BigQuery (`rows`)."""
+    key = [_q(k) for k in spec.key]
     on = " AND ".join(f"T.{k} = S.{k}" for k in key)
     if with_range:
         col_type = {c.name: c.type for c in spec.columns}[spec.partition_column]
-        part = f"DATE(T.{spec.partition_column})" if col_type == "TIMESTAMP" else f"T.{spec.partition_column}"
+        part = _q(spec.partition_column)
+        part = f"DATE(T.{part})" if col_type == "TIMESTAMP" else f"T.{part}"
         on += f" AND {part} BETWEEN @_part_lo AND @_part_hi"
-    non_key = [c for c in columns if c not in key]
+    non_key = [_q(c) for c in columns if c not in spec.key]
     source = (
         f"(SELECT * EXCEPT({ROW_ORDINAL}) FROM {{staging}} WHERE TRUE "
         f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {', '.join(key)} ORDER BY {ROW_ORDINAL} DESC) = 1)"
@@ -504,6 +506,11 @@ def merge_sql(spec: TableSpec, columns: list[str], with_range: bool) -> str:
     sql = f"MERGE {spec.fqn} T USING {source} S ON {on}"
     if non_key:
         sql += " WHEN MATCHED THEN UPDATE SET " + ", ".join(f"{c} = S.{c}" for c in non_key)
-    sql += (f" WHEN NOT MATCHED THEN INSERT ({', '.join(columns)}) "
-            f"VALUES ({', '.join('S.' + c for c in columns)})")
+    quoted = [_q(c) for c in columns]
+    sql += (f" WHEN NOT MATCHED THEN INSERT ({', '.join(quoted)}) "
+            f"VALUES ({', '.join('S.' + c for c in quoted)})")
     return sql
+
+
+def _q(name: str) -> str:
+    return f"`{name}`"

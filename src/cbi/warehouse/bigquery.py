@@ -27,7 +27,7 @@ CREDENTIALS_HELP = (
     "no BigQuery credentials found. Provide one of: Application Default Credentials "
     "(`gcloud auth application-default login`), GOOGLE_APPLICATION_CREDENTIALS (path to a "
     "service-account JSON file), or GOOGLE_APPLICATION_CREDENTIALS_BASE64 (that file, base64); "
-    "per role: GOOGLE_APPLICATION_CREDENTIALS_{COLLECTOR,TRAINING,DASHBOARD}[_BASE64]"
+    "per role: GOOGLE_APPLICATION_CREDENTIALS_{COLLECTOR,TRAINING,DASHBOARD,OPERATOR}[_BASE64]"
 )
 
 
@@ -51,6 +51,24 @@ def _key_problem(exc: Exception) -> str:
         return exc.strerror or type(exc).__name__
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text if "PRIVATE KEY" not in text and len(text) < 200 else type(exc).__name__
+
+
+def check_reachable(endpoint: str, timeout_s: float) -> None:
+    """Fail in `timeout_s` with the endpoint's name, not after minutes of client retries,
+    when nothing answers there (a wrong `endpoint=`, no network, a firewall)."""
+    import socket
+    from urllib.parse import urlparse
+
+    parts = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname or "", port), timeout=timeout_s).close()
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
+        raise WarehouseError(
+            f"cannot reach BigQuery at {endpoint} ({parts.hostname}:{port}) within "
+            f"{timeout_s:g}s: {why}; check the warehouse URL's endpoint and the network "
+            "(setting bigquery_connect_timeout_s)") from None
 
 
 def credentials_for(role: str):
@@ -99,7 +117,8 @@ class BigQueryWarehouse(Warehouse):
     def __init__(self, project: str, location: str = "us-central1", *, endpoint: str | None = None,
                  grpc_endpoint: str | None = None, read_only: bool = False, role: str = "collector",
                  maximum_bytes_billed: int = 10 * 1024**3, cost_guard_bytes: int | None = None,
-                 credentials: Any = None, url: str | None = None) -> None:
+                 credentials: Any = None, url: str | None = None,
+                 connect_timeout_s: float | None = 10.0) -> None:
         from google.cloud import bigquery
 
         self._bq = bigquery
@@ -117,6 +136,8 @@ class BigQueryWarehouse(Warehouse):
             options = {"api_endpoint": endpoint}
         elif credentials is None:
             credentials = credentials_for(role)
+        if connect_timeout_s:
+            check_reachable(endpoint or "https://bigquery.googleapis.com", connect_timeout_s)
         self.client = bigquery.Client(project=project, location=location,
                                       credentials=credentials, client_options=options)
         self._emulated = bool(endpoint)
@@ -299,7 +320,8 @@ def from_url(url: str, *, read_only: bool = False, role: str = "collector", sett
     kwargs: dict[str, Any] = {}
     if settings is not None:
         kwargs = {"maximum_bytes_billed": settings.maximum_bytes_billed,
-                  "cost_guard_bytes": settings.cost_guard_bytes}
+                  "cost_guard_bytes": settings.cost_guard_bytes,
+                  "connect_timeout_s": getattr(settings, "bigquery_connect_timeout_s", 10.0)}
     return BigQueryWarehouse(project, args.get("location", "us-central1"), endpoint=args.get("endpoint"),
                              grpc_endpoint=args.get("grpc"), read_only=read_only, role=role, url=url,
                              **kwargs)

@@ -14,4 +14,5 @@ SELECT
   created_at
 FROM {table}
 WHERE model_name = 'served' AND date >= @floor
-QUALIFY ROW_NUMBER() OVER (ORDER BY date DESC, created_at DESC, model_version DESC) = 1
+ORDER BY date DESC, created_at DESC, model_version DESC
+LIMIT 1

@@ -4,8 +4,6 @@ SELECT
   date,
   target_date,
   served_by,
-  model_version,
-  origin_close,
   predicted_value,
   confidence_interval_lower,
   confidence_interval_upper,

@@ -1,6 +1,7 @@
 -- key: url
 -- NewsAPI articles, deduplicated by URL, with a finance-aware sentiment score in [-1, 1].
--- publisher: NewsAPI's source.name; source: 'newsapi' (the live API) or 'sandbox' (simulated).
+-- trading_date: the first CME trading date of the target root whose close follows publication
+-- (cbi.calendar), the date the headline can move. publisher: NewsAPI's source.name; source: 'newsapi' (the live API) or 'sandbox' (simulated).
 CREATE TABLE IF NOT EXISTS market_data.news_articles (
   url STRING NOT NULL,
   published_at TIMESTAMP NOT NULL,
@@ -10,6 +11,7 @@ CREATE TABLE IF NOT EXISTS market_data.news_articles (
   description STRING,
   content STRING,
   query STRING,
+  trading_date DATE,
   sentiment_score FLOAT64,
   sentiment_model STRING,
   source STRING,
