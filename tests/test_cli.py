@@ -295,15 +295,22 @@ def test_progress_is_drawn_on_a_terminal_only(monkeypatch):
 
     from cbi import console
 
+    console.set_flags(verbose=False, quiet=False)
     with console.progress("work", total=3) as bar:  # not a terminal: no output at all
         bar.advance()
     buf = io.StringIO()
-    monkeypatch.setattr(console.stderr, "file", buf)
+    monkeypatch.setattr(console.stderr, "_file", buf)
     monkeypatch.setattr(console.stderr, "_force_terminal", True)
     with console.progress("work", total=3) as bar:
         for _ in range(3):
             bar.advance()
     assert "3/3" in buf.getvalue() and "work" in buf.getvalue()
+    console.set_flags(quiet=True)
+    buf.truncate(0)
+    with console.progress("work", total=3) as bar:  # -q: none
+        bar.advance()
+    console.set_flags(quiet=False)
+    assert buf.getvalue().strip("\x00") == ""
 
 
 def test_make_bench_lists_every_benchmark():
@@ -324,3 +331,17 @@ def test_make_bench_lists_every_benchmark():
     bad = subprocess.run([sys.executable, "-m", "bench", "nope"], cwd=bench.parent,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "no benchmark 'nope'" in bad.stderr
+
+
+def test_status_of_a_warehouse_without_bars_depends_on_the_frozen_hour_not_the_real_one(duckdb_url):
+    """Monday 2026-11-30 09:00 UTC (03:00 CT): ZL's overnight session is open, so a feed that
+    has delivered nothing is stale; the same warehouse on a Saturday is healthy."""
+    import time_machine
+
+    _init(duckdb_url)
+    with time_machine.travel("2026-11-30T09:00:00+00:00", tick=False):
+        open_market = runner.invoke(app, ["-w", duckdb_url, "status"])
+    with time_machine.travel("2026-11-28T16:00:00+00:00", tick=False):
+        closed = runner.invoke(app, ["-w", duckdb_url, "status"])
+    assert open_market.exit_code == 1 and "STALE" in open_market.output
+    assert closed.exit_code == 0, closed.output

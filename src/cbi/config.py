@@ -7,6 +7,7 @@ JSON (`CBI_ROOTS='["ZL","CL"]'`).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -156,6 +157,38 @@ class Settings(BaseSettings):
     )
     databento_live_flush_s: float = Field(
         1.0, description="Databento Live: seconds between flushes of buffered bars."
+    )
+
+    # --- validation at the door (cbi.feeds.validate) ------------------------------------
+    bars_min_date: dt.date = Field(
+        dt.date(1950, 1, 1), description="Earliest plausible bar date (CBOT soybean oil futures "
+        "were listed in 1950); an older bar is refused (files) or quarantined (feeds).",
+    )
+    fred_min_date: dt.date = Field(
+        dt.date(1776, 7, 4), description="Earliest plausible FRED observation date (FRED's own "
+        "real-time origin); an older one is refused naming file, row and field.",
+    )
+    future_skew_days: int = Field(
+        2, description="Latest plausible date of a bar or observation: today (UTC) plus this "
+        "many days (a Sunday-evening session belongs to Monday's trading date).",
+    )
+    price_bands: dict[str, list[float]] = Field(
+        {"ZL": [1.0, 1000.0], "ZS": [10.0, 10000.0], "ZM": [10.0, 10000.0], "ZC": [10.0, 10000.0],
+         "ES": [10.0, 100000.0], "CL": [-100.0, 1000.0], "HO": [-10.0, 100.0],
+         "default": [-1000000.0, 1000000.0]},
+        description="Plausible price band [low, high] per root ('default' for roots not listed), "
+        "in the exchange's quote units; a calendar spread must lie within +/- (high - min(low, 0)). "
+        "A low below zero lets outrights trade negative (WTI, 2020-04-20).",
+    )
+    jump_factor: float = Field(
+        10.0, description="A bar whose high or low lies further from the previous close than this "
+        "many times the trailing range (jump_window bars) is quarantined (feeds) or refused "
+        "(files); 0 turns the rule off.",
+    )
+    jump_window: int = Field(20, description="Bars in the trailing range of the jump rule.")
+    jump_floor_fraction: float = Field(
+        0.02, description="The jump rule's trailing range is at least this fraction of the "
+        "previous close (a quiet market's one-tick range does not make every move a jump).",
     )
 
     # --- files -------------------------------------------------------------------------

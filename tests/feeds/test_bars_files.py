@@ -84,3 +84,109 @@ def test_dbn_zst_minute_file_and_parquet_daily_file(wh, tmp_path):
                              "low": [47.0], "close": [48.5], "volume": [7]}), parquet)
     import_bars(wh, [parquet], root="CL")
     assert wh.scalar(f"SELECT close FROM {DAILY} WHERE symbol = 'CL'") == 48.5
+
+
+HEADER = "date,symbol,open,high,low,close,volume\n"
+
+
+def test_a_sunday_session_is_re_dated_to_its_cme_trading_date_and_said(wh, tmp_path):
+    # CME: Memorial Day 2021 (Mon May 31) closed for grains; the vendor's Sunday row is the
+    # session that CME books to Tuesday June 1, and Labor Day 2021's to Tuesday Sep 7.
+    path = tmp_path / "zl.csv"
+    path.write_text(HEADER + "2021-05-28,ZLN1,66.8,67.4,65.7,65.8,40878\n"
+                             "2021-05-30,ZLN1,66.1,68.2,65.9,67.4,45012\n"
+                             "2021-06-02,ZLN1,67.4,70.9,67.2,70.4,63262\n"
+                             "2021-09-05,ZLN1,58.9,59.5,57.5,57.8,50482\n")
+    result = import_bars(wh, [path])
+    dates = wh.query(f"SELECT date FROM {DAILY} ORDER BY date").column(0).to_pylist()
+    assert dates == [dt.date(2021, 5, 28), dt.date(2021, 6, 1), dt.date(2021, 6, 2), dt.date(2021, 9, 7)]
+    assert "2 bar(s) re-dated to their CME trading date: 2021-05-30 → 2021-06-01, " \
+           "2021-09-05 → 2021-09-07" in result["notes"][0]
+
+
+def test_a_sunday_row_whose_trading_date_is_taken_refuses_the_file(wh, tmp_path):
+    path = tmp_path / "zl.csv"
+    path.write_text(HEADER + "2021-05-30,ZLN1,66.1,68.2,65.9,67.4,45012\n"
+                             "2021-06-01,ZLN1,67.4,70.9,67.2,70.4,63262\n")
+    with pytest.raises(BarError) as err:
+        import_bars(wh, [path])
+    message = str(err.value)
+    assert "line 2" in message and "2021-05-30" in message and "2021-06-01" in message
+    assert "next trading date" in message and "refused whole" in message
+    assert wh.row_count(DAILY) == 0
+
+
+def test_a_weekday_holiday_row_whose_trading_date_is_taken_keeps_its_date(wh, tmp_path):
+    # Thanksgiving 2005 (Thu Nov 24): the vendor prints a bar; Friday's bar is there too.
+    path = tmp_path / "zl.csv"
+    path.write_text(HEADER + "2005-11-24,ZL,21.82,21.82,21.82,21.82,36\n"
+                             "2005-11-25,ZL,21.85,21.85,21.28,21.28,384\n")
+    result = import_bars(wh, [path], root="ZL")
+    assert wh.row_count(DAILY) == 2
+    assert any("kept on a day CME's calendar has no session" in n and "2005-11-24" in n
+               for n in result["notes"])
+
+
+def test_the_root_of_a_daily_file_comes_from_its_symbol(wh, tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text(HEADER + "2021-06-01,ZL,67.4,70.9,67.2,70.4,63262\n"
+                             "2021-06-01,ZLN21,67.4,70.9,67.2,70.4,63262\n"
+                             "2021-06-01,ESM1,4200,4210,4190,4205,100\n")
+    import_bars(wh, [path])
+    roots = {r["symbol"]: r["root"] for r in wh.query(f"SELECT symbol, root FROM {DAILY}").to_pylist()}
+    assert roots == {"ZL": "ZL", "ZLN21": "ZL", "ESM1": "ES"}
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "2021-06-01,Z L!,1,2,0.5,1.5,3\n")
+    with pytest.raises(BarError, match="line 2, field symbol"):
+        import_bars(wh, [bad])
+
+
+def _minute_file(tmp_path, n: int) -> tuple:
+    d = dt.date(2025, 3, 12)
+    bars = data.session_bars(7, "ZL", d)[:n]
+    symbols = {i: s for s, i in data.symbols_on("ZL", d).items()}
+    rows = pa.table({
+        "ts_event": pa.array(bars["ts_event"].astype("datetime64[ns]"), pa.timestamp("ns", tz="UTC")),
+        "symbol": [symbols[i] for i in bars["instrument_id"]],
+        "open": bars["open"] * 1e-9, "high": bars["high"] * 1e-9, "low": bars["low"] * 1e-9,
+        "close": bars["close"] * 1e-9, "volume": bars["volume"].astype("int64")})
+    return rows
+
+
+def test_a_minute_file_streams_in_batches_with_the_same_result(tmp_path, duckdb_url):
+    rows = _minute_file(tmp_path, 2000)
+    path = tmp_path / "zl.parquet"
+    pq.write_table(rows, path)
+    results = []
+    for batch_rows in (1_000_000, 700):  # one batch; four batches
+        wh = connect(f"duckdb:///{tmp_path}/b{batch_rows}.duckdb")
+        wh.init()
+        import_bars(wh, [path], batch_rows=batch_rows)
+        results.append((wh.query("SELECT * EXCLUDE (ingest_timestamp) FROM market_data.databento_futures_ohlcv_1m "
+                                 "ORDER BY ts_event, symbol"),
+                        wh.query(f"SELECT * EXCLUDE (ingest_timestamp) FROM {DAILY} ORDER BY symbol")))
+        wh.close()
+    assert results[0][0].num_rows == 2000 and results[0][1].num_rows > 0
+    assert results[0][0].equals(results[1][0]) and results[0][1].equals(results[1][1])
+
+
+def test_a_bad_row_in_a_late_batch_refuses_the_whole_file(tmp_path, wh):
+    rows = _minute_file(tmp_path, 2000).to_pandas()
+    rows.loc[1800, "high"] = rows.loc[1800, "low"] - 1  # in the third batch of 700
+    path = tmp_path / "zl.csv"
+    rows.to_csv(path, index=False)
+    with pytest.raises(BarError, match="line 1802, field high"):
+        import_bars(wh, [path], batch_rows=700)
+    assert wh.row_count("market_data.databento_futures_ohlcv_1m") == 0
+
+
+def test_a_truncated_dbn_file_is_refused_whole(tmp_path, wh):
+    d = dt.date(2025, 3, 12)
+    bars = data.session_bars(7, "ES", d)
+    raw = metadata("ohlcv-1m", int(bars["ts_event"][0]), int(bars["ts_event"][-1]) + 1, ["ES"],
+                   data.symbols_on("ES", d)) + bars.tobytes()
+    path = tmp_path / "cut.dbn"
+    path.write_bytes(raw[:-20])  # the last record cut mid-way
+    with pytest.raises(BarError, match="ends mid-record"):
+        import_bars(wh, [path], batch_rows=500)
+    assert wh.row_count("market_data.databento_futures_ohlcv_1m") == 0

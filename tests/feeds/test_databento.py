@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -109,13 +110,62 @@ def test_other_4xx_fails_at_once_with_the_server_message(wh, servers):
     assert http.requests == []
 
 
-def test_malformed_record_refuses_the_batch_whole(wh, servers):
+def test_malformed_record_is_quarantined_and_its_batch_not_applied(wh, servers):
     _, http, _ = servers
     http.faults.malformed = 1
-    with pytest.raises(BarError, match=r"record \d+, field high: high below"):
-        databento.poll_job(wh, settings_for(http, roots=["ZL"]),
-                           start=OPEN_MARKET - dt.timedelta(hours=3))
+    result = databento.poll_job(wh, settings_for(http, roots=["ZL"]),
+                                start=OPEN_MARKET - dt.timedelta(hours=3))
+    assert list(result["errors"]) == ["ZL"]
+    assert re.search(r"1 record\(s\) quarantined, first ZL\w+ at .*, field high: high below",
+                     result["errors"]["ZL"])
     assert wh.row_count(TABLE) == 0 and get_watermark(wh, "databento", "ZL") is None
+    reasons = wh.query("SELECT reason FROM ops.quarantined_records").column(0).to_pylist()
+    assert len(reasons) == 1 and reasons[0].startswith("high: high below")
+
+
+def test_one_roots_bad_record_does_not_stop_the_others(wh, servers):
+    _, http, _ = servers
+    http.faults.malformed = 1  # the first answer: ZL's
+    settings = settings_for(http, roots=["ZL", "ES", "CL"])
+    start = OPEN_MARKET - dt.timedelta(hours=3)
+    result = databento.poll_job(wh, settings, start=start)
+    assert list(result["errors"]) == ["ZL"] and "error" in result["roots"]["ZL"]
+    per_root = dict(wh.query(f"SELECT root, COUNT(*) FROM {TABLE} GROUP BY root").to_pylist()
+                    and [tuple(r.values()) for r in
+                         wh.query(f"SELECT root, COUNT(*) AS n FROM {TABLE} GROUP BY root").to_pylist()])
+    assert "ZL" not in per_root
+    for root in ("ES", "CL"):
+        end = get_watermark(wh, "databento", root)
+        assert end is not None and per_root[root] == _expected([root], start, end)
+    assert wh.row_count("ops.quarantined_records") == 1
+    # the next cycle retries ZL from where it stopped: nothing of it was lost
+    again = databento.poll_job(wh, settings)
+    assert again["errors"] == {}
+    assert wh.scalar(f"SELECT COUNT(*) FROM {TABLE} WHERE root = 'ZL'") == _expected(
+        ["ZL"], start, get_watermark(wh, "databento", "ZL"))
+
+
+def test_cli_exits_1_naming_the_failed_root(servers, duckdb_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cbi.cli import app
+
+    _, http, _ = servers
+    http.faults.malformed = 1
+    for name, value in {"CBI_WAREHOUSE": duckdb_url, "CBI_SANDBOX": "true",
+                        "CBI_DATABENTO_GATEWAY": http.url, "CBI_DATABENTO_MINUTE_DAYS": "1",
+                        "CBI_ROOTS": '["ZL","ES"]', "CBI_DATABENTO_RETRY_WAIT_S": "0.01"}.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    result = runner.invoke(app, ["ingest", "databento", "--start",
+                                 (OPEN_MARKET - dt.timedelta(hours=2)).isoformat()])
+    assert result.exit_code == 1, result.output
+    assert "ES: " in result.output and "1 of 2 root(s) failed: ZL: " in result.output
+    wh = connect(duckdb_url)
+    assert wh.scalar(f"SELECT COUNT(*) FROM {TABLE} WHERE root = 'ES'") > 0
+    assert wh.scalar(f"SELECT COUNT(*) FROM {TABLE} WHERE root = 'ZL'") == 0
+    wh.close()
 
 
 def test_real_client_refuses_a_wrong_key(servers):

@@ -48,6 +48,7 @@ COMMANDS: list[tuple[list[str], int]] = [
     (["init"], 0),
     (["ingest", "fred", "--file", "cases/DFF.csv", "cases/DGS10.csv"], 0),
     (["ingest", "bars", "cases/zl.csv", "--root", "ZL"], 0),
+    (["-q", "ingest", "fred", "--file", "cases/DFF.csv"], 0),
     (["query", COUNT, "-f", "csv"], 0),
     (["ingest", "bars", "cases/missing.csv"], 2),
     # Commands that read through the owner (status, cost) or need no warehouse: same output.

@@ -187,3 +187,16 @@ def test_an_incremental_build_equals_a_full_one(wh, duckdb_url, tmp_path):
     other.close()
     keep = ("date", "contract_symbol", "close", "return_1d", "index_close", "is_roll")
     assert [{k: r[k] for k in keep} for r in step] == [{k: r[k] for k in keep} for r in full]
+
+
+def test_a_monday_holiday_session_rolls_up_into_tuesdays_bar(wh):
+    """Memorial Day 2021: ES trades Sunday 17:00 -> Monday 12:00 CT and CME books it to
+    Tuesday June 1, together with Monday evening's open and Tuesday's day session."""
+    CT = dt.timezone(dt.timedelta(hours=-5))  # CDT
+    stamps = [dt.datetime(2021, 5, 30, 17, 0, tzinfo=CT), dt.datetime(2021, 5, 31, 11, 59, tzinfo=CT),
+              dt.datetime(2021, 5, 31, 17, 0, tzinfo=CT), dt.datetime(2021, 6, 1, 15, 59, tzinfo=CT)]
+    rows = _minute_rows(stamps, "ESM1").set_column(1, "root", pa.array(["ES"] * 4))
+    _merge_minutes(wh, rows)
+    market.roll_up_daily(wh, "ES", dt.date(2021, 5, 28), dt.date(2021, 6, 2))
+    got = wh.query("SELECT date, open, close, volume FROM market_data.futures_ohlcv_1d").to_pylist()
+    assert got == [{"date": dt.date(2021, 6, 1), "open": 10.0, "close": 14.0, "volume": 4}]

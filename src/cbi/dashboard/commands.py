@@ -32,4 +32,5 @@ def dashboard_cmd(
     host, port = host or settings.dashboard_host, port or settings.dashboard_port
     # Whether rows are simulated is the data's business (their `source`): the page says so.
     console.print(f"dashboard on http://{host}:{port}/ — API docs at /docs")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # An open live stream (server-sent events) must not hold a shutdown for ever.
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

@@ -9,19 +9,24 @@ then refused by validation, which names the file, the row (CSV: the line) and th
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import zstandard
 
 from cbi import calendar
 from cbi.feeds import databento
-from cbi.feeds.validate import BarError, check_bars
+from cbi.feeds.validate import BarError, check_bars, check_columns
 from cbi.transform import market
 from cbi.warehouse.base import Warehouse
 
@@ -31,36 +36,156 @@ FILE_SOURCE = "file"
 VENDOR_CLOSE = "vendor"
 
 
-def read_bars(path: Path, root: str | None = None) -> tuple[pa.Table, str, str]:
-    """(rows, table they belong in, row label) for one file."""
+#: Rows per batch of a 1-minute file: memory is bounded by this, not by the file.
+BATCH_ROWS = 1_000_000
+DBN_RECORD = databento.OHLCV_DTYPE.itemsize
+
+
+@dataclass
+class Batch:
+    rows: pa.Table
+    first: int  # the row number (CSV: the line) of the batch's first row
+
+
+def read_batches(path: Path, root: str | None = None,
+                 batch_rows: int = BATCH_ROWS) -> tuple[str, str, Iterator[Batch]]:
+    """(the table the file's rows belong in, its row label, its rows in batches)."""
     name = path.name.lower()
     if name.endswith((".dbn", ".dbn.zst")):
-        return _read_dbn(path, root)
+        return _dbn_batches(path, root, batch_rows)
     if name.endswith(".csv"):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        return _from_frame(frame, path, root), _table_for(frame), "line"
+        columns = _csv_header(path)
+        return _table_for(columns), "line", _csv_batches(path, columns, root, batch_rows)
     if name.endswith(".parquet"):
-        frame = pq.read_table(path).to_pandas()
-        return _from_frame(frame, path, root), _table_for(frame), "row"
+        columns = pq.ParquetFile(path).schema_arrow.names
+        check_columns(columns, str(path))
+        return _table_for(columns), "row", _parquet_batches(path, root, batch_rows)
     raise BarError(f"{path}: unknown file type (use .dbn, .dbn.zst, .csv or .parquet)")
 
 
-def _table_for(frame: pd.DataFrame) -> str:
-    return databento.TABLE if "ts_event" in frame.columns else market.DAILY
+def read_bars(path: Path, root: str | None = None) -> tuple[pa.Table, str, str]:
+    """(every row, table they belong in, row label) for one file, in one table."""
+    table, label, batches = read_batches(path, root)
+    parts = [b.rows for b in batches]
+    rows = pa.concat_tables(parts, promote_options="default") if parts else pa.table({})
+    return rows, table, label
 
 
-def _read_dbn(path: Path, root: str | None) -> tuple[pa.Table, str, str]:
+def _table_for(columns: list[str]) -> str:
+    return databento.TABLE if "ts_event" in columns else market.DAILY
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        header = next(csv.reader(fh), None)
+    if not header:
+        raise BarError(f"{path}: line 1: no header")
+    columns = [c.strip() for c in header]
+    check_columns(columns, str(path))
+    return columns
+
+
+def _csv_batches(path: Path, columns: list[str], root: str | None, batch_rows: int) -> Iterator[Batch]:
+    # every field read as text: values that do not parse become missing, then refused by name
+    options = pacsv.ConvertOptions(column_types={c: pa.string() for c in columns},
+                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
+    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(
+        block_size=max(1 << 16, batch_rows * 64), column_names=columns, skip_rows=1,
+        encoding="utf-8-sig"), convert_options=options)
+    line = 2
+    for record_batch in reader:
+        frame = record_batch.to_pandas()
+        yield Batch(_from_frame(frame, path, root, line), line)
+        line += len(frame)
+
+
+def _parquet_batches(path: Path, root: str | None, batch_rows: int) -> Iterator[Batch]:
+    row = 1
+    for record_batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+        frame = record_batch.to_pandas()
+        yield Batch(_from_frame(frame, path, root, row), row)
+        row += len(frame)
+
+
+def _dbn_batches(path: Path, root: str | None, batch_rows: int) -> tuple[str, str, Iterator[Batch]]:
+    """A DBN file's OHLCV records in batches, streamed (zstd decompressed as it is read); a
+    stream that is not pure OHLCV is decoded whole, and a daily file goes whole too."""
+    with _dbn_stream(path) as stream:
+        head = stream.read(8)
+        if head[:3] != b"DBN":
+            raise BarError(f"{path}: not DBN data (no DBN header)")
+        meta_raw = head + stream.read(int.from_bytes(head[4:8], "little"))
+        first = stream.read(DBN_RECORD)
+    metadata = _dbn_metadata(meta_raw, path)
+    if len(first) == DBN_RECORD and first[1] == 0x23:  # ohlcv-1d: a bar per UTC day
+        rows = _daily_from_dbn(path, root)
+        return market.DAILY, "record", iter([Batch(rows, 1)])
+    symbols = databento.symbol_map(metadata, root)
+    return databento.TABLE, "record", _dbn_records(path, len(meta_raw), symbols, batch_rows)
+
+
+def _dbn_metadata(raw: bytes, path: Path):
+    import databento_dbn as dbn
+
+    try:
+        return dbn.Metadata.decode(raw, dbn.VersionUpgradePolicy.UPGRADE_TO_V3)
+    except Exception as exc:  # noqa: BLE001 - the decoder's own error type varies by version
+        raise BarError(f"{path}: the DBN metadata does not decode: {exc}") from None
+
+
+def _dbn_records(path: Path, skip: int, symbols: dict[int, tuple[str, str]],
+                 batch_rows: int) -> Iterator[Batch]:
+    with _dbn_stream(path) as stream:
+        stream.read(skip)
+        record = 1
+        while chunk := _read_exactly(stream, batch_rows * DBN_RECORD):
+            if len(chunk) % DBN_RECORD:
+                raise BarError(f"{path}: record {record + len(chunk) // DBN_RECORD}: the stream "
+                               "ends mid-record (a truncated file); refused whole, nothing written")
+            records = np.frombuffer(chunk, databento.OHLCV_DTYPE)
+            if not (np.all(records["length"] == DBN_RECORD // 4)
+                    and np.isin(records["rtype"], databento.OHLCV_RTYPES).all()):
+                raise BarError(f"{path}: records other than OHLCV bars; import OHLCV files only")
+            yield Batch(databento.to_arrow(records, symbols, FILE_SOURCE), record)
+            record += len(records)
+
+
+def _read_exactly(stream, n: int) -> bytes:
+    parts, got = [], 0
+    while got < n:
+        part = stream.read(n - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+@contextlib.contextmanager
+def _dbn_stream(path: Path) -> Iterator[Any]:
+    with path.open("rb") as fh:
+        if fh.read(4) == b"\x28\xb5\x2f\xfd":  # zstd frame magic
+            fh.seek(0)
+            try:
+                with zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True) as reader:
+                    yield reader
+            except zstandard.ZstdError as exc:
+                raise BarError(f"{path}: the zstd stream is corrupt or truncated: {exc}; "
+                               "refused whole, nothing written") from None
+            return
+        fh.seek(0)
+        yield fh
+
+
+def _daily_from_dbn(path: Path, root: str | None) -> pa.Table:
     metadata, records = databento.decode_dbn(path.read_bytes())
     rows = databento.to_arrow(records, databento.symbol_map(metadata, root), FILE_SOURCE)
-    if len(records) and records["rtype"][0] == 0x23:  # ohlcv-1d: a bar per UTC day
-        daily = rows.append_column("date", pc.cast(rows.column("ts_event"), pa.date32()))
-        daily = daily.drop_columns(["ts_event"]).append_column(
-            "close_source", pa.array([VENDOR_CLOSE] * rows.num_rows, pa.string()))
-        return daily, market.DAILY, "record"
-    return rows, databento.TABLE, "record"
+    daily = rows.append_column("date", pc.cast(rows.column("ts_event"), pa.date32()))
+    return daily.drop_columns(["ts_event"]).append_column(
+        "close_source", pa.array([VENDOR_CLOSE] * rows.num_rows, pa.string()))
 
 
-def _from_frame(frame: pd.DataFrame, path: Path, root: str | None) -> pa.Table:
+def _from_frame(frame: pd.DataFrame, path: Path, root: str | None, first: int = 2) -> pa.Table:
     missing = [c for c in (*PRICE_COLUMNS, "volume") if c not in frame.columns]
     if "ts_event" not in frame.columns and "date" not in frame.columns:
         missing.insert(0, "ts_event or date")
@@ -71,9 +196,11 @@ def _from_frame(frame: pd.DataFrame, path: Path, root: str | None) -> pa.Table:
         raise BarError(f"{path}: no symbol column: give --root")
     if symbols is None:
         symbols = pd.Series([root] * len(frame))
-    roots = frame["root"].astype(str) if "root" in frame.columns else _roots(symbols, path)
+    frame = frame.reset_index(drop=True)
+    symbols = symbols.reset_index(drop=True)
+    roots = frame["root"].astype(str) if "root" in frame.columns else _roots(symbols, path, first)
     if root:
-        _check_root(roots, root, path)
+        _check_root(roots, root, path, first)
     columns: dict[str, Any] = {}
     if "ts_event" in frame.columns:
         ts = pd.to_datetime(frame["ts_event"], utc=True, errors="coerce")
@@ -95,10 +222,10 @@ def _from_frame(frame: pd.DataFrame, path: Path, root: str | None) -> pa.Table:
     return pa.table(columns)
 
 
-def _roots(symbols: pd.Series, path: Path) -> pd.Series:
+def _roots(symbols: pd.Series, path: Path, first: int = 2) -> pd.Series:
     """Each row's root from its symbol, by the feeds' own parser (`databento.root_of`)."""
     parsed = {}
-    for line, symbol in enumerate(symbols, start=2):
+    for line, symbol in enumerate(symbols, start=first):
         if symbol not in parsed:
             try:
                 parsed[symbol] = databento.root_of(symbol)
@@ -107,36 +234,86 @@ def _roots(symbols: pd.Series, path: Path) -> pd.Series:
     return symbols.map(parsed)
 
 
-def _check_root(roots: pd.Series, root: str, path: Path) -> None:
+def _check_root(roots: pd.Series, root: str, path: Path, first: int = 2) -> None:
     other = roots[roots != root]
     if len(other):
-        raise BarError(f"{path}: line {other.index[0] + 2}, field symbol: root "
+        raise BarError(f"{path}: line {other.index[0] + first}, field symbol: root "
                        f"{other.iloc[0]!r} is not the --root {root!r} given")
 
 
-def import_bars(wh: Warehouse, paths: list[Path], root: str | None = None) -> dict[str, Any]:
-    """Validate every file first; then MERGE each and rebuild daily bars and the series.
-    Daily rows move to their CME trading date (`redate_daily`); what moved, and a vendor
-    continuous series' roll gaps, are reported in `notes`."""
-    loaded, notes = [], []
-    for path in paths:
-        rows, table, label = read_bars(Path(path), root)
-        offset = 2 if label == "line" else 1
-        check_bars(rows, str(path), row_offset=offset, row_label=label)
-        if table == market.DAILY:
-            rows, moved = redate_daily(rows, Path(path), offset, label)
-            notes.extend(moved + _continuous_notes(rows, Path(path)))
-        else:
-            rows = market.stamp_trading_dates(rows)
-        loaded.append((Path(path), rows, table))
-    files = []
-    for path, rows, table in loaded:
-        result = wh.merge(table, rows)
-        _refresh(wh, rows, table)
-        files.append({"file": str(path), "table": table, "rows": rows.num_rows,
-                      "inserted": result.inserted, "updated": result.updated})
-    return {"files": files, "notes": notes, "rows_read": sum(f["rows"] for f in files),
+@dataclass
+class CheckedFile:
+    """A file that passed every check (first pass), with what the write needs."""
+
+    path: Path
+    table: str
+    label: str
+    rows: int
+    daily: pa.Table | None = None  # daily files are small: kept, re-dated, whole
+    extents: dict[str, tuple[dt.datetime, dt.datetime]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def import_bars(wh: Warehouse, paths: list[Path], root: str | None = None,
+                batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
+    """Check every file whole first (streamed in batches: memory bounded by `batch_rows`, not
+    the file); then MERGE each, batch by batch, rebuild its daily bars and series, and leave
+    the table compact. Daily rows move to their CME trading date (`redate_daily`); what
+    moved, and a vendor continuous series' roll gaps, are reported in `notes`."""
+    checked = [check_file(Path(p), root, batch_rows) for p in paths]
+    files = [write_file(wh, c, root, batch_rows) for c in checked]
+    return {"files": files, "notes": [n for c in checked for n in c.notes],
+            "rows_read": sum(f["rows"] for f in files),
             "rows_written": sum(f["inserted"] + f["updated"] for f in files)}
+
+
+def check_file(path: Path, root: str | None, batch_rows: int = BATCH_ROWS) -> CheckedFile:
+    table, label, batches = read_batches(path, root, batch_rows)
+    offset = 2 if label == "line" else 1
+    checked = CheckedFile(path, table, label, 0)
+    parts = []
+    for batch in batches:
+        check_bars(batch.rows, str(path), row_offset=batch.first, row_label=label)
+        checked.rows += batch.rows.num_rows
+        if table == market.DAILY:
+            parts.append(batch.rows)
+        else:
+            _widen(checked.extents, batch.rows)
+    if table == market.DAILY and parts:
+        daily, checked.notes = redate_daily(pa.concat_tables(parts), path, offset, label)
+        checked.notes += _continuous_notes(daily, path)
+        checked.daily = daily
+    return checked
+
+
+def _widen(extents: dict[str, tuple[dt.datetime, dt.datetime]], rows: pa.Table) -> None:
+    for root in pc.unique(rows.column("root")).to_pylist():
+        part = pc.min_max(rows.filter(pc.equal(rows.column("root"), root)).column("ts_event"))
+        lo, hi = part["min"].as_py(), part["max"].as_py()
+        if root in extents:
+            lo, hi = min(lo, extents[root][0]), max(hi, extents[root][1])
+        extents[root] = (lo, hi)
+
+
+def write_file(wh: Warehouse, checked: CheckedFile, root: str | None,
+               batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
+    inserted = updated = 0
+    if checked.daily is not None:
+        result = wh.merge(checked.table, checked.daily)
+        inserted, updated = result.inserted, result.updated
+        for r in pc.unique(checked.daily.column("root")).to_pylist():
+            part = checked.daily.filter(pc.equal(checked.daily.column("root"), r))
+            market.update_continuous(wh, r, pc.min(part.column("date")).as_py())
+    elif checked.rows:
+        _, _, batches = read_batches(checked.path, root, batch_rows)
+        for batch in batches:
+            result = wh.merge(checked.table, market.stamp_trading_dates(batch.rows))
+            inserted, updated = inserted + result.inserted, updated + result.updated
+        for r, (lo, hi) in checked.extents.items():
+            market.refresh_after_bars(wh, r, lo, hi)
+        wh.compact(checked.table)
+    return {"file": str(checked.path), "table": checked.table, "rows": checked.rows,
+            "inserted": inserted, "updated": updated}
 
 
 def redate_daily(rows: pa.Table, path: Path, offset: int = 2,
@@ -214,11 +391,3 @@ def _continuous_notes(rows: pa.Table, path: Path) -> list[str]:
 
 
 
-def _refresh(wh: Warehouse, rows: pa.Table, table: str) -> None:
-    for root in pc.unique(rows.column("root")).to_pylist():
-        part = rows.filter(pc.equal(rows.column("root"), root))
-        if table == databento.TABLE:
-            extent = pc.min_max(part.column("ts_event"))
-            market.refresh_after_bars(wh, root, extent["min"].as_py(), extent["max"].as_py())
-        else:
-            market.update_continuous(wh, root, pc.min(part.column("date")).as_py())

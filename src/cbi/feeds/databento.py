@@ -20,9 +20,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import json
 import logging
 import queue
-import re
 import threading
 import time
 from typing import Any, Callable, Iterator
@@ -38,7 +38,9 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from cbi import calendar
 from cbi.feeds.base import get_watermark, set_watermark
-from cbi.feeds.validate import BarError, check_bars, split_bars
+from cbi.feeds import rollups
+from cbi.feeds.validate import (_CONTRACT, BarError, Limits, bar_limits, collapse_duplicates,
+                                root_of, split_bars)
 from cbi.sandbox.databento_data import OHLCV_DTYPE
 from cbi.feeds import base as feed_base
 from cbi.secrets import get_secret, redact
@@ -166,21 +168,73 @@ def _utc(value: Any) -> dt.datetime:
 
 
 # ---- decode and normalise -------------------------------------------------------------------
-def decode_dbn(raw: bytes) -> tuple[dbn.Metadata, np.ndarray]:
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def decode_dbn(raw: bytes, source: str = "DBN data") -> tuple[dbn.Metadata, np.ndarray]:
     """DBN (optionally zstd) -> (metadata, OHLCV records). Fast path: the records are read
-    in place as a numpy view; anything but a pure OHLCV stream goes through the decoder."""
-    if raw[:4] == b"\x28\xb5\x2f\xfd":  # zstd frame magic; batch files may hold several frames
-        raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw), read_across_frames=True).read()
+    in place as a numpy view; anything but a pure OHLCV stream goes through the decoder.
+    A stream that ends mid-record (or mid-frame), or a corrupt frame, is refused whole."""
+    if raw[:4] == ZSTD_MAGIC:  # zstd frame magic; batch files may hold several frames
+        raw = unzstd(raw, source)
     if raw[:3] != b"DBN":
-        raise BarError("not DBN data (no DBN header)")
-    header_end = 8 + int.from_bytes(raw[4:8], "little")
-    metadata = dbn.Metadata.decode(raw[:header_end], dbn.VersionUpgradePolicy.UPGRADE_TO_V3)
+        raise BarError(f"{source}: byte 0, field header: not DBN data (rule: a DBN stream starts "
+                       "with 'DBN'); refused whole, nothing written")
+    header_end = 8 + int.from_bytes(raw[4:8], "little") if len(raw) >= 8 else len(raw) + 1
+    if header_end > len(raw):
+        raise BarError(f"{source}: byte {len(raw)}, field metadata: the stream ends inside its "
+                       "metadata (rule: whole records only); refused whole, nothing written")
+    try:
+        metadata = dbn.Metadata.decode(raw[:header_end], dbn.VersionUpgradePolicy.UPGRADE_TO_V3)
+    except Exception as exc:  # noqa: BLE001 - the decoder's errors are not typed
+        raise BarError(f"{source}: byte 8, field metadata: not decodable ({_first_line(exc)}); "
+                       "refused whole, nothing written") from None
     body = memoryview(raw)[header_end:]
     if len(body) % OHLCV_DTYPE.itemsize == 0:
         records = np.frombuffer(body, OHLCV_DTYPE)
         if np.all(records["length"] == 14) and np.isin(records["rtype"], OHLCV_RTYPES).all():
             return metadata, records
-    return metadata, _decode_slow(raw)
+    _whole_records(body, header_end, source)
+    try:
+        return metadata, _decode_slow(raw)
+    except Exception as exc:  # noqa: BLE001
+        raise BarError(f"{source}: field record: not decodable ({_first_line(exc)}); refused "
+                       "whole, nothing written") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def unzstd(raw: bytes, source: str) -> bytes:
+    """Every zstd frame of `raw`, decompressed; a frame cut short or corrupt is refused."""
+    out, rest, frame = [], raw, 0
+    while rest:
+        frame += 1
+        decoder = zstandard.ZstdDecompressor().decompressobj()
+        try:
+            out.append(decoder.decompress(rest))
+        except zstandard.ZstdError as exc:
+            raise BarError(f"{source}: zstd frame {frame}, field data: corrupt ({_first_line(exc)}; "
+                           "rule: whole zstd frames); refused whole, nothing written") from None
+        if not decoder.eof:
+            raise BarError(f"{source}: zstd frame {frame}, field data: the stream ends mid-frame "
+                           "(rule: whole zstd frames); refused whole, nothing written")
+        rest = decoder.unused_data
+    return b"".join(out)
+
+
+def _whole_records(body: memoryview, header_end: int, source: str) -> None:
+    """Walk the records by their length byte: the last must end where the stream ends."""
+    data, offset, n = bytes(body), 0, 0
+    while offset < len(data):
+        n += 1
+        length = data[offset] * 4
+        if length == 0 or offset + length > len(data):
+            raise BarError(f"{source}: record {n} (byte {header_end + offset}), field length: the "
+                           f"stream ends mid-record ({len(data) - offset} of {length} bytes; rule: "
+                           "whole records only); refused whole, nothing written")
+        offset += length
 
 
 def _decode_slow(raw: bytes) -> np.ndarray:
@@ -202,30 +256,16 @@ def symbol_map(metadata: dbn.Metadata, default_root: str | None = None) -> dict[
     for raw_symbol, intervals in metadata.mappings.items():
         for interval in intervals:
             if interval["symbol"].isdigit():
-                out[int(interval["symbol"])] = (raw_symbol, default_root or root_of(raw_symbol))
+                out[int(interval["symbol"])] = (raw_symbol, default_root or _root_or_none(raw_symbol))
     return out
 
 
-#: A CME futures symbol: root, then (for a contract) month code and 1–2 year digits; a spread
-#: joins two with '-'; a parent is ROOT.FUT; a vendor continuous series is the root alone.
-_CONTRACT = re.compile(r"^(?P<root>[A-Z0-9]{1,4}?)(?P<month>[FGHJKMNQUVXZ])(?P<year>\d{1,2})$")
-_ROOT = re.compile(r"^[A-Z0-9]{1,4}$")
-
-
-def root_of(symbol: str) -> str:
-    """ZLH5 -> ZL, ZLH25 -> ZL, ESZ4-ESH5 -> ES, ZL.FUT -> ZL, ZL (a vendor continuous series)
-    -> ZL. Anything else is refused: a root is never guessed."""
-    text = symbol.strip().upper()
-    leg = text.split("-")[0]
-    if leg.endswith(".FUT"):
-        leg = leg[:-4]
-    match = _CONTRACT.match(leg)
-    if match and (text == leg or "-" in text or text.endswith(".FUT")):
-        return match["root"]
-    if _ROOT.match(leg) and "-" not in text:
-        return leg
-    raise BarError(f"symbol {symbol!r}: not a CME futures symbol (ROOT, ROOT+month+year like "
-                   f"ZLH5, a spread like ZLH5-ZLK5, or ROOT.FUT)")
+def _root_or_none(symbol: str) -> str | None:
+    """The root of a mapped symbol; None when it does not parse (validation then names it)."""
+    try:
+        return root_of(symbol)
+    except BarError:
+        return None
 
 
 def is_contract(symbol: str) -> bool:
@@ -270,8 +310,9 @@ def to_arrow(records: np.ndarray, symbols: dict[int, tuple[str, str]], source: s
 
 # ---- polling ------------------------------------------------------------------------------
 def _fetch(client: db.Historical, settings: Any, root: str, schema: str,
-           start: dt.datetime, end: dt.datetime) -> tuple[bytes | None, str]:
-    """The raw DBN of one request (None when nothing is available yet), and its name."""
+           start: dt.datetime, end: dt.datetime) -> tuple[bytes | None, str, dt.datetime]:
+    """The raw DBN of one request (None when nothing is available yet), its name, and the end
+    it really covers (the available end may have moved back under us: the request is capped)."""
     what = f"get_range {root}.FUT {schema} [{start.isoformat()}, {end.isoformat()})"
     try:
         store = _call(settings, what, client.timeseries.get_range, dataset=settings.databento_dataset,
@@ -281,31 +322,55 @@ def _fetch(client: db.Historical, settings: Any, root: str, schema: str,
             raise
         capped = available_end(client, settings)  # the end moved back under us: ask again
         if capped <= start:
-            return None, what
+            return None, what, start
         return _fetch(client, settings, root, schema, start, min(end, capped))
-    return store.reader.read(), what
+    return store.reader.read(), what, end
 
 
-def _get_range(client: db.Historical, settings: Any, root: str, schema: str,
-               start: dt.datetime, end: dt.datetime) -> pa.Table:
-    """One request, decoded and validated (a bad row refuses the whole batch)."""
-    raw, what = _fetch(client, settings, root, schema, start, end)
+class RecordsQuarantined(BarError):
+    """A polled batch held records that failed validation: they are quarantined, the batch is
+    not applied, and the root's watermark stays before it."""
+
+    exit_code = 1
+
+
+def _get_range(client: Any, settings: Any, root: str, schema: str, start: dt.datetime,
+               end: dt.datetime, wh: Warehouse | None = None,
+               limits: Limits | None = None) -> tuple[pa.Table, dt.datetime]:
+    """One request, decoded and validated, and the end it covers. A bad record quarantines
+    (with `wh`) and refuses the whole batch; a stream cut short is refused whole."""
+    raw, what, covered = _fetch(client, settings, root, schema, start, end)
     if raw is None:
-        return to_arrow(np.zeros(0, OHLCV_DTYPE), {}, source_of(settings))
-    metadata, records = decode_dbn(raw)
+        return to_arrow(np.zeros(0, OHLCV_DTYPE), {}, source_of(settings)), covered
+    source = f"databento {what}"
+    metadata, records = decode_dbn(raw, source)
     rows = to_arrow(records, symbol_map(metadata, root), source_of(settings))
-    check_bars(rows, f"databento {what}", start=start, end=end, row_label="record")
-    return rows
+    rows = collapse_duplicates(rows, ["ts_event", "symbol"], source, row_label="record")
+    good, bad, reasons = split_bars(rows, start=start, end=covered, limits=limits)
+    if bad.num_rows:
+        if wh is not None:
+            quarantine(wh, bad, reasons, "databento poll")
+        first = reasons[0]
+        raise RecordsQuarantined(
+            f"{source}: {bad.num_rows} record(s) quarantined, first {_describe(bad)}, field "
+            f"{first} (batch of {rows.num_rows} not applied; the watermark stays at {start.isoformat()})")
+    return good, covered
+
+
+def _describe(bad: pa.Table) -> str:
+    row = bad.slice(0, 1).select(["ts_event", "symbol", "instrument_id"]).to_pylist()[0]
+    ts = row["ts_event"].isoformat() if row["ts_event"] else "no timestamp"
+    return f"{row['symbol'] or 'instrument ' + str(row['instrument_id'])} at {ts}"
 
 
 def get_settlements(client: db.Historical, settings: Any, root: str, start: dt.datetime,
                     end: dt.datetime) -> pa.Table:
     """CME settlement prices published in [start, end), as rows of SETTLEMENTS."""
-    raw, what = _fetch(client, settings, root, "statistics", start, end)
+    raw, what, _ = _fetch(client, settings, root, "statistics", start, end)
     if raw is None:
         return settlement_rows([], {}, root, source_of(settings))
-    if raw[:4] == b"\x28\xb5\x2f\xfd":
-        raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw), read_across_frames=True).read()
+    if raw[:4] == ZSTD_MAGIC:
+        raw = unzstd(raw, f"databento {what}")
     decoder = dbn.DBNDecoder(upgrade_policy=dbn.VersionUpgradePolicy.UPGRADE_TO_V3)
     decoder.write(raw)
     decoded = decoder.decode()
@@ -353,18 +418,42 @@ def apply_settlements(wh: Warehouse, root: str, rows: pa.Table) -> int:
         market.update_continuous(wh, root, first) if settled else 0)
 
 
+BACKFILL = "databento-backfill"
+
+
 def poll_job(wh: Warehouse, settings: Any, **options: Any) -> dict[str, Any]:
     """Poll every configured root from its watermark to the available end (see module doc).
-    Options: start, end (datetimes or ISO strings), roots, progress (a callable(str))."""
+    Options: start, end (datetimes or ISO strings), roots, progress (a callable(str)).
+
+    A backfill (`start` given) is remembered per root in ops.feed_cursors (feed
+    `databento-backfill`) before anything is fetched, its progress moved after each commit,
+    and dropped when the root has reached its end: a run without `start` first finishes every
+    pending backfill, so a killed backfill resumed with `--end` alone loses nothing.
+    One root's bad records are quarantined and that root stops (its watermark stays before
+    the batch); the other roots proceed, and `errors` (root -> message) says what failed."""
     with sandbox_endpoints(settings) as settings:
+        finished = rollups.finish_pending(wh)
         client = historical(settings)
         end = available_end(client, settings)
         if options.get("end"):
             end = min(end, _utc(options["end"]))
-        totals = {"rows_read": 0, "rows_written": 0, "requests": 0, "roots": {}}
-        for root in options.get("roots") or settings.roots:
-            counts = poll_root(wh, client, settings, root, end, options.get("start"),
-                               options.get("progress"))
+        roots = [check_root_name(r) for r in (options.get("roots") or settings.roots)]
+        start = _utc(options["start"]) if options.get("start") else None
+        if start is not None:
+            for root in roots:  # remembered before any fetch: a kill cannot lose the request
+                remember_backfill(wh, root, start, end)
+        limits = bar_limits(settings)
+        totals: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "requests": 0, "roots": {},
+                                  "errors": {}, "rollups_finished": finished}
+        for root in roots:
+            try:
+                counts = poll_root(wh, client, settings, root, end, None, options.get("progress"),
+                                   limits=limits)
+            except BarError as exc:  # isolation: this root stops, the others proceed
+                log.error("databento %s: %s", root, redact(str(exc)))
+                counts = {"rows_read": 0, "rows_written": 0, "requests": 0,
+                          **getattr(exc, "counts", {}), "error": redact(str(exc))}
+                totals["errors"][root] = counts["error"]
             totals["roots"][root] = counts
             for key in ("rows_read", "rows_written", "requests"):
                 totals[key] += counts[key]
@@ -372,25 +461,78 @@ def poll_job(wh: Warehouse, settings: Any, **options: Any) -> dict[str, Any]:
         return totals
 
 
+def check_root_name(root: str) -> str:
+    from cbi.feeds.validate import check_root
+
+    return check_root(root, "databento roots")
+
+
+def backfills(wh: Warehouse) -> dict[str, dict[str, Any]]:
+    """root -> {"start", "end", "progress"} of every backfill not yet finished."""
+    rows = wh.query("SELECT cursor_key, watermark, details FROM ops.feed_cursors WHERE feed = @feed",
+                    {"feed": BACKFILL}).to_pylist()
+    out = {}
+    for row in rows:
+        d = json.loads(row["details"] or "{}")
+        out[row["cursor_key"]] = {"start": _utc(d["start"]), "end": _utc(d["end"]),
+                                  "progress": row["watermark"]}
+    return out
+
+
+def remember_backfill(wh: Warehouse, root: str, start: dt.datetime, end: dt.datetime,
+                      progress: dt.datetime | None = None) -> None:
+    feed_base.set_watermark(wh, BACKFILL, root, progress or start,
+                            {"start": start.isoformat(), "end": end.isoformat()})
+
+
+def _forget_backfill(wh: Warehouse, root: str) -> None:
+    wh.execute("DELETE FROM ops.feed_cursors WHERE feed = @feed AND cursor_key = @root",
+               {"feed": BACKFILL, "root": root})
+
+
 def poll_root(wh: Warehouse, client: db.Historical, settings: Any, root: str, end: dt.datetime,
-              start: Any = None, progress: Callable[[str], None] | None = None) -> dict[str, int]:
+              start: Any = None, progress: Callable[[str], None] | None = None,
+              limits: Limits | None = None) -> dict[str, int]:
+    """One root from its pending backfill's progress (or `start`, or its watermark) to `end`.
+    Each chunk's watermark (and backfill progress) moves only after its MERGEs commit, and
+    only to the end the chunk really covered."""
+    if start is not None:
+        remember_backfill(wh, root, _utc(start), end)
     watermark = get_watermark(wh, FEED, root)
+    backfill = backfills(wh).get(root)
     minute_from = calendar.session_open(root, calendar.next_trading_date(
         root, calendar.trading_date_of(root, end) - dt.timedelta(days=settings.databento_minute_days)))
-    begin = _utc(start) if start else (_utc(watermark) if watermark else minute_from)
+    if backfill is not None:
+        begin = _utc(backfill["progress"] or backfill["start"])
+    else:
+        begin = _utc(watermark) if watermark else minute_from
     counts = {"rows_read": 0, "rows_written": 0, "requests": 0}
     for chunk_start, chunk_end, schema in plan(root, begin, end, minute_from):
         if progress:
             progress(f"{root} {schema} {chunk_start:%Y-%m-%d %H:%M} -> {chunk_end:%Y-%m-%d %H:%M}")
-        rows = _get_range(client, settings, root, schema, chunk_start, chunk_end)
+        try:
+            rows, covered = _get_range(client, settings, root, schema, chunk_start, chunk_end,
+                                       wh=wh, limits=limits)
+        except BarError as exc:
+            exc.counts = dict(counts)  # type: ignore[attr-defined]
+            raise
         counts["requests"] += 1
         counts["rows_read"] += rows.num_rows
         counts["rows_written"] += apply_bars(wh, root, rows, schema)
-        if settings.databento_settlements:
-            settled = get_settlements(client, settings, root, chunk_start, chunk_end)
+        if settings.databento_settlements and covered > chunk_start:
+            settled = get_settlements(client, settings, root, chunk_start, covered)
             counts["requests"] += 1
             counts["rows_written"] += apply_settlements(wh, root, settled)
-        set_watermark(wh, FEED, root, chunk_end, {"schema": schema})  # after the MERGEs
+        # after the MERGEs, and never past what was covered; never back before a later mark
+        if watermark is None or covered > _utc(watermark):
+            set_watermark(wh, FEED, root, covered, {"schema": schema})
+            watermark = covered
+        if backfill is not None:
+            remember_backfill(wh, root, backfill["start"], backfill["end"], covered)
+        if covered < chunk_end:  # the available end moved back: the rest waits for next time
+            return counts
+    if backfill is not None and end >= backfill["end"]:  # the whole request is committed
+        _forget_backfill(wh, root)
     return counts
 
 
@@ -419,12 +561,18 @@ def apply_bars(wh: Warehouse, root: str, rows: pa.Table, schema: str) -> int:
         return 0
     if schema == "ohlcv-1h":  # straight to daily bars: hours roll up exactly by trading date
         daily = market.daily_from_bars(rows)
-        result = wh.merge(market.DAILY, daily)
-        first = daily.column("date").to_numpy(zero_copy_only=False).min()
-        return result.inserted + result.updated + market.update_continuous(wh, root, first)
-    result = wh.merge(TABLE, market.stamp_trading_dates(rows))
-    extent = pc.min_max(rows.column("ts_event"))
-    refreshed = market.refresh_after_bars(wh, root, extent["min"].as_py(), extent["max"].as_py())
+        extent = pc.min_max(daily.column("date"))
+        first, last = extent["min"].as_py(), extent["max"].as_py()
+        with rollups.rolling_up(wh, root, first, last, minutes=False):
+            result = wh.merge(market.DAILY, daily)
+            written = result.inserted + result.updated + market.update_continuous(wh, root, first)
+        return written
+    stamped = market.stamp_trading_dates(rows)
+    extent = pc.min_max(stamped.column("trading_date"))
+    first, last = extent["min"].as_py(), extent["max"].as_py()
+    with rollups.rolling_up(wh, root, first, last):  # a kill in here: the next command finishes
+        result = wh.merge(TABLE, stamped)
+        refreshed = rollups.roll_up(wh, root, first, last)
     return result.inserted + result.updated + refreshed
 
 
@@ -434,7 +582,9 @@ class LiveBuffer:
     Each instrument's root is the subscription's: a mapping names the parent symbol it
     came from (`ZL.FUT`), and `subscribed` says which root that parent is."""
 
-    def __init__(self, roots: list[str], source: str = "databento") -> None:
+    def __init__(self, roots: list[str], source: str = "databento",
+                 limits: Limits | None = None) -> None:
+        self.limits = limits
         self.bars: list[Any] = []
         self.symbols: dict[int, tuple[str, str]] = {}
         self.subscribed = {f"{root}.FUT": root for root in roots}
@@ -461,7 +611,7 @@ class LiveBuffer:
             return 0
         records, self.bars = records_array(self.bars), []
         rows = to_arrow(records, self.symbols, self.source)
-        good, bad, reasons = split_bars(rows)
+        good, bad, reasons = split_bars(rows, limits=self.limits)
         if bad.num_rows:
             quarantine(wh, bad, reasons)
             self._hold(bad)
@@ -481,7 +631,7 @@ class LiveBuffer:
                 self.held[row["root"]] = min(row["ts_event"], self.held.get(row["root"], row["ts_event"]))
 
 
-def quarantine(wh: Warehouse, bad: pa.Table, reasons: list[str]) -> None:
+def quarantine(wh: Warehouse, bad: pa.Table, reasons: list[str], via: str = "databento live") -> None:
     now = dt.datetime.now(UTC)
     rows = bad.drop_columns(["ingest_timestamp"]).to_pylist()
     ids = [f"databento:{r['instrument_id']}:{r['ts_event'].isoformat() if r['ts_event'] else 'none'}"
@@ -491,7 +641,7 @@ def quarantine(wh: Warehouse, bad: pa.Table, reasons: list[str]) -> None:
         "received_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
         "reason": reasons, "record": [repr({k: str(v) for k, v in r.items()}) for r in rows],
     }))
-    log.warning("databento live: %d record(s) quarantined: %s", len(rows), reasons[:3])
+    log.warning("%s: %d record(s) quarantined: %s", via, len(rows), reasons[:3])
 
 
 def run_live(wh: Warehouse, settings: Any, stop: threading.Event) -> None:
@@ -513,9 +663,13 @@ def run_live(wh: Warehouse, settings: Any, stop: threading.Event) -> None:
 def _backfill_gap(wh: Warehouse, settings: Any) -> dt.datetime:
     client = historical(settings)
     end = available_end(client, settings)
+    limits = bar_limits(settings)
     for root in settings.roots:
         if get_watermark(wh, FEED, root) is not None:
-            poll_root(wh, client, settings, root, end)
+            try:
+                poll_root(wh, client, settings, root, end, limits=limits)
+            except BarError as exc:  # quarantined; the other roots go on
+                log.error("databento %s: %s", root, redact(str(exc)))
     return end
 
 
@@ -532,7 +686,8 @@ def _stream(wh: Warehouse, settings: Any, resume: dt.datetime, stop: threading.E
                      symbols=[f"{r}.FUT" for r in settings.roots],
                      start=resume)  # the Historical end: minutes ago, within Live's replay day
     client.start()
-    buffer, last_flush = LiveBuffer(settings.roots, source_of(settings)), time.monotonic()
+    buffer = LiveBuffer(settings.roots, source_of(settings), bar_limits(settings))
+    last_flush = time.monotonic()
     try:
         while not stop.is_set():
             with contextlib.suppress(queue.Empty):

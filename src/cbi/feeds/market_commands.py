@@ -42,6 +42,10 @@ def ingest_databento(
     for root, counts in result["roots"].items():
         console.print(f"{root}: {counts['requests']} requests, {counts['rows_read']} bars read, "
                       f"{counts['rows_written']} rows written{label}")
+    errors = result.get("errors") or {}
+    if errors:  # the other roots were written; this one stopped (exit 1, naming it)
+        fail(f"databento: {len(errors)} of {len(result['roots'])} root(s) failed: "
+             + "; ".join(f"{root}: {message}" for root, message in errors.items()), code=1)
 
 
 def _live(wh, settings, console, label: str) -> None:

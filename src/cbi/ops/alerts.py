@@ -20,6 +20,9 @@ from cbi.secrets import get_secret, redact
 log = logging.getLogger(__name__)
 ALERTS = "ops.alerts"
 UTC = dt.timezone.utc
+#: How far back the freshness check looks: older than this is stale whenever the market is
+#: open (`calendar.open_minutes_between` counts at most 14 days too), so no check scans more.
+FRESHNESS_WINDOW = dt.timedelta(days=14)
 KINDS = ("job_failed", "job_abandoned", "stale_feed", "quality_gate")
 
 _SCHEMA = pa.schema([
@@ -103,8 +106,9 @@ class Freshness:
 def freshness(wh, settings, now: dt.datetime | None = None) -> list[Freshness]:
     """Per root: the newest bar and whether the market has been open long enough without one."""
     now = now or dt.datetime.now(UTC)
+    since = now - FRESHNESS_WINDOW
     last = {r["root"]: r["last_at"] for r in
-            wh.query_file("cbi.ops.sql", "bars_freshness.sql").to_pylist()}
+            wh.query_file("cbi.ops.sql", "bars_freshness.sql", {"since": since}).to_pylist()}
     out = []
     for root in settings.roots:
         out.append(_bar_freshness(root, last.get(root), now, settings.stale_after_minutes))
@@ -118,7 +122,8 @@ def _bar_freshness(root: str, last_at: dt.datetime | None, now: dt.datetime,
                    limit: int) -> Freshness:
     is_open = calendar.is_open(root, now)
     if last_at is None:
-        return Freshness("databento", root, None, None, is_open, "no bars yet")
+        return Freshness("databento", root, None, None, is_open,
+                         f"no bar in the last {FRESHNESS_WINDOW.days} days")
     minutes = calendar.open_minutes_between(root, last_at, now)
     stale = is_open and minutes > limit
     note = "market open" if is_open else "market closed"

@@ -241,10 +241,10 @@ def fetch(owner: Owner, what: str) -> Any:
 class _ThreadLogHandler(logging.Handler):
     """Forwards the log records of one thread (the job's) to a queue: the progress stream."""
 
-    def __init__(self, thread_id: int, out: queue.Queue) -> None:
+    def __init__(self, thread_id: int, out: queue.Queue, level: int = logging.INFO) -> None:
         from cbi.console import LOG_FORMAT
 
-        super().__init__(logging.INFO)
+        super().__init__(level)
         self.thread_id, self.out = thread_id, out
         self.setFormatter(logging.Formatter(LOG_FORMAT))
 
@@ -306,7 +306,7 @@ class OwnerService:
 
     def command_stream(self, body: dict[str, Any]):
         """Run a whole `cbi` command here, on the owner's warehouse; stream its output."""
-        from cbi.ops.forward import run_command
+        from cbi.ops.forward import global_values, run_command, split_globals
 
         argv = body.get("argv")
         if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
@@ -314,8 +314,10 @@ class OwnerService:
         if self.commands is None:
             raise _BadRequest(404, "this owner runs no commands")
         terminal = body.get("terminal") if isinstance(body.get("terminal"), dict) else None
+        quiet = global_values(split_globals(argv)[0])["quiet"]  # -q: warnings and errors only
         return self._stream("command", lambda out: {
-            "exit": run_command(self.commands, argv, self.warehouse, out, terminal)})
+            "exit": run_command(self.commands, argv, self.warehouse, out, terminal)},
+            level=logging.WARNING if quiet else logging.INFO)
 
     def authorised(self, header: str | None) -> bool:
         given = (header or "").removeprefix("Bearer ").strip()
@@ -425,11 +427,12 @@ class OwnerService:
         """Run the job in its own thread; yield its log lines, then the result or the error."""
         return self._stream(f"job-{job}", lambda out: {"result": self.run(job, options)})
 
-    def _stream(self, name: str, work: Callable[[queue.Queue], dict[str, Any]]):
+    def _stream(self, name: str, work: Callable[[queue.Queue], dict[str, Any]],
+                level: int = logging.INFO):
         out: queue.Queue = queue.Queue()
 
         def target() -> None:
-            handler = _ThreadLogHandler(threading.get_ident(), out)
+            handler = _ThreadLogHandler(threading.get_ident(), out, level)
             logging.getLogger().addHandler(handler)
             try:
                 out.put(work(out))

@@ -21,6 +21,8 @@ from cbi.warehouse.base import Warehouse
 SQL = "cbi.transform.sql"
 DAILY = "market_data.futures_ohlcv_1d"
 CONTINUOUS = "market_data.futures_continuous_1d"
+#: Trading dates rolled up per query after a bulk import.
+ROLLUP_WINDOW = dt.timedelta(days=92)
 
 
 def stamp_trading_dates(rows: pa.Table) -> pa.Table:
@@ -107,5 +109,10 @@ def _merge(wh: Warehouse, fqn: str, rows: pa.Table) -> int:
 def refresh_after_bars(wh: Warehouse, root: str, ts_min: dt.datetime, ts_max: dt.datetime) -> int:
     """After 1-minute bars in [ts_min, ts_max] merged: their daily bars, then the series."""
     first, last = calendar.trading_date_of(root, ts_min), calendar.trading_date_of(root, ts_max)
-    written = roll_up_daily(wh, root, first, last)
-    return written + update_continuous(wh, root, first)
+    written = 0
+    # in windows: a decade of minutes rolls up in bounded memory
+    while first <= last:
+        upto = min(last, first + ROLLUP_WINDOW)
+        written += roll_up_daily(wh, root, first, upto)
+        first = upto + dt.timedelta(days=1)
+    return written + update_continuous(wh, root, calendar.trading_date_of(root, ts_min))

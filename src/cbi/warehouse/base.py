@@ -394,6 +394,10 @@ class Warehouse(ABC):
         return Check(spec.fqn, "partitioning", ok, "" if ok else f"expected {want}, found {got}")
 
     # ---- merge ----------------------------------------------------------------------------
+    def compact(self, fqn: str) -> None:
+        """Leave a table compact after a bulk write, so the next commands do not pay for it
+        (DuckDB: a checkpoint); a no-op where the engine manages its own storage."""
+
     def merge(self, fqn: str, rows: pa.Table) -> MergeResult:
         """Upsert `rows` into `fqn` on its natural key, whole or not at all.
 
