@@ -47,7 +47,7 @@ def failed(report):
 def test_clean_data_passes_every_gate(built, settings):
     report = gates(built, settings)
     assert report.ok, report.summary()
-    assert len(report.results) == 4 + 3 + 2 * (4 + 2)
+    assert len(report.results) == 2 + 4 + 3 + 2 * (4 + 2)
 
 
 def test_injected_duplicate_is_refused(built, settings):
@@ -97,3 +97,50 @@ def test_report_names_each_failed_gate_with_sample_rows(built, settings):
     text = out.getvalue()
     assert "unique keys" in text and "FAIL" in text
     assert "date=2020-01-03, symbol=ZL, copies=2" in text
+
+
+MINUTES = "market_data.databento_futures_ohlcv_1m"
+
+
+def _minutes(day: dt.date, n: int = 3):
+    import pyarrow as pa
+
+    ts = [dt.datetime(day.year, day.month, day.day, 15, i, tzinfo=dt.timezone.utc) for i in range(n)]
+    return pa.table({
+        "ts_event": pa.array(ts, pa.timestamp("us", tz="UTC")), "root": ["ZL"] * n,
+        "symbol": ["ZLN4"] * n, "instrument_id": [1] * n, "open": [45.0] * n,
+        "high": [45.5] * n, "low": [44.5] * n, "close": [45.2] * n, "volume": [10] * n,
+        "trading_date": pa.array([day] * n, pa.date32()), "source": ["file"] * n})
+
+
+def test_minutes_without_daily_bars_and_a_pending_roll_up_fail_until_finished(built, settings):
+    from cbi.feeds import rollups
+
+    day = dt.date(2024, 5, 29)
+    built.merge(MINUTES, _minutes(day))  # as a run killed right after the minute MERGE leaves it
+    rollups.mark(built, "ZL", day, day)
+    report = gates(built, settings)
+    assert failed(report) == {(MINUTES, "minutes rolled up to daily bars"),
+                              ("market_data.futures_ohlcv_1d", "no pending roll-up")}
+    sample = report.failed[0].samples[0]
+    assert (sample["symbol"], sample["trading_date"], sample["minutes"]) == ("ZLN4", day, 3)
+    done = rollups.finish_pending(built)  # what the next feed command does first
+    assert done["ZL"] >= 1 and rollups.pending(built) == {}
+    assert built.scalar("SELECT close FROM market_data.futures_ohlcv_1d "
+                        "WHERE symbol = 'ZLN4' AND date = @d", {"d": day}) == 45.2
+    report = gates(built, settings)
+    assert not {g for g in failed(report) if g[1] in ("minutes rolled up to daily bars",
+                                                      "no pending roll-up")}
+
+
+def test_a_marker_widens_and_is_kept_when_it_grew_beyond_the_roll_up(built):
+    from cbi.feeds import rollups
+
+    a, b, c = dt.date(2024, 5, 28), dt.date(2024, 5, 29), dt.date(2024, 5, 31)
+    rollups.mark(built, "ZL", b, b)
+    rollups.mark(built, "ZL", a, c)
+    assert rollups.pending(built)["ZL"]["first"] == a and rollups.pending(built)["ZL"]["last"] == c
+    rollups.clear(built, "ZL", b, b)  # a narrower roll-up must not drop the wider marker
+    assert "ZL" in rollups.pending(built)
+    rollups.clear(built, "ZL", a, c)
+    assert rollups.pending(built) == {}

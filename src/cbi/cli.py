@@ -44,8 +44,8 @@ class CbiGroup(TyperGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, _click.ClickException):
-            raise
+        except (typer.Exit, typer.Abort, _click.ClickException, BrokenPipeError):
+            raise  # typer's own handling (a closed pipe, `| head`, ends quietly)
         except KeyboardInterrupt:
             raise typer.Exit(report_error(KeyboardInterrupt("interrupted"))) from None
         except Exception as exc:  # noqa: BLE001 - the one handler: one line, its exit code
@@ -249,6 +249,9 @@ def main() -> None:
     root = typer.main.get_command(app)
     try:
         code = forward(sys.argv[1:], root)  # a running `cbi serve` owns the DuckDB file: run it there
+    except BrokenPipeError:  # `cbi query … | head`: the reader left; nothing to report
+        _quiet_pipe()
+        raise SystemExit(1) from None
     except Exception as exc:  # noqa: BLE001 - settings, owner: the same one-line errors
         raise SystemExit(report_error(exc)) from None
     except KeyboardInterrupt:
@@ -256,6 +259,15 @@ def main() -> None:
     if code is not None:
         raise SystemExit(code)
     root.main(args=sys.argv[1:], prog_name="cbi")
+
+
+def _quiet_pipe() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

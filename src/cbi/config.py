@@ -241,7 +241,8 @@ class Settings(BaseSettings):
     )
     live_poll_seconds: float = Field(
         1.0, description="Dashboard live stream: seconds between checks of the warehouse for new bars "
-        "(one check per root, shared by every viewer).",
+        "(one check per root, shared by every viewer, only while someone watches; at least 60 s "
+        "on BigQuery, where every query bills 10 MB or more).",
     )
     stale_after_minutes: int = Field(
         30, description="A feed with no new bar for this long while the market is open is stale."

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import io
 import json
 import queue
 import sys
@@ -238,15 +239,22 @@ def print_records(records: Any, fmt: str = "table", *, columns: list[str] | None
     shown = rows if limit is None else rows[:max(limit, 0)]
     out = sys.stdout
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+        buffer = io.StringIO()  # whole blocks, not a write per row (a forwarded command streams them)
+        writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        for row in shown:
+        for i, row in enumerate(shown, 1):
             writer.writerow([_text(row.get(c)) for c in columns])
+            if i % 2000 == 0:
+                out.write(buffer.getvalue())
+                buffer.seek(0)
+                buffer.truncate()
+        out.write(buffer.getvalue())
     elif fmt == "json":
         out.write(json.dumps([{c: row.get(c) for c in columns} for row in shown], default=str) + "\n")
     elif fmt == "ndjson":
-        for row in shown:
-            out.write(json.dumps({c: row.get(c) for c in columns}, default=str) + "\n")
+        for start in range(0, len(shown), 2000):
+            out.write("".join(json.dumps({c: row.get(c) for c in columns}, default=str) + "\n"
+                              for row in shown[start:start + 2000]))
     else:
         from rich.table import Table
 

@@ -61,7 +61,7 @@ FOREIGN: dict[str, tuple[int, str]] = {
     "HTTPError": (EXIT_FAILED, "job_failed"),  # httpx / requests: a feed's endpoint failed
 }
 #: Builtin errors that mean "bad input" when they reach the command line (a file, a value).
-USAGE_BUILTINS = (ValueError, OSError, KeyError)
+USAGE_BUILTINS = (ValueError, OSError)
 
 
 def _foreign(exc: BaseException) -> tuple[int, str] | None:
@@ -94,11 +94,14 @@ def alert_kind(exc: BaseException) -> str:
 
 def is_expected(exc: BaseException) -> bool:
     """False for what looks like a bug (the one-line message then says so)."""
-    return (isinstance(exc, (CbiError, *USAGE_BUILTINS)) or _foreign(exc) is not None)
+    return (isinstance(exc, (CbiError, KeyboardInterrupt, *USAGE_BUILTINS))
+            or _foreign(exc) is not None)
 
 
 def one_line(exc: BaseException) -> str:
     """The message the CLI prints for an error (not yet redacted)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, KeyError) and not isinstance(exc, CbiError) and exc.args:
         text = str(exc.args[0])

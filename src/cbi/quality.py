@@ -1,5 +1,8 @@
 """Data-quality gates: run before every export and by `cbi verify --data`.
 
+The market gates come first: 1-minute bars without their daily bar, or a roll-up marker
+left by a killed run, mean the derived tables are behind their inputs.
+
 Each gate is a query (`transform/sql/*_check_*.sql`) that returns the offending rows, at
 most five: no rows means the gate passes, and the rows it returns are the report's samples.
 """
@@ -15,6 +18,8 @@ from cbi.warehouse import Warehouse
 
 SQL = "cbi.transform.sql"
 FEATURES = "features.curated_features_daily"
+MINUTES = "market_data.databento_futures_ohlcv_1m"
+DAILY = "market_data.futures_ohlcv_1d"
 
 #: gate name -> SQL file; every table gets these (features and training alike).
 TABLE_GATES = {
@@ -62,6 +67,7 @@ def run_gates(wh: Warehouse, settings, *, surfaces: Iterable[str] = SURFACES,
 
     today = today or dt.datetime.now(dt.timezone.utc).date()
     report = QualityReport()
+    report.results += market_gates(wh)
     report.results += table_gates(wh, settings, FEATURES)
     report.results.append(gate(wh, "freshness", FEATURES, "features_check_freshness.sql", {},
                                "features stop before their input series"))
@@ -80,6 +86,18 @@ def run_gates(wh: Warehouse, settings, *, surfaces: Iterable[str] = SURFACES,
                 table=table))
             report.results.append(row_count_gate(wh, table, (previous_counts or {}).get(table)))
     return report
+
+
+def market_gates(wh: Warehouse) -> list[GateResult]:
+    """Derived market tables follow their inputs: no minute without its daily bar, no
+    roll-up left pending by a killed run (`cbi.feeds.rollups`; the next feed command
+    finishes it)."""
+    return [
+        gate(wh, "minutes rolled up to daily bars", MINUTES, "market_check_minutes_rolled_up.sql",
+             {}, "1-minute bars without their daily bar (an unfinished roll-up)"),
+        gate(wh, "no pending roll-up", DAILY, "market_check_pending_rollups.sql", {},
+             "a roll-up left unfinished by an interrupted run; the next feed command finishes it"),
+    ]
 
 
 def macro_age_params(settings) -> dict[str, int]:

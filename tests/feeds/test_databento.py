@@ -130,9 +130,8 @@ def test_one_roots_bad_record_does_not_stop_the_others(wh, servers):
     start = OPEN_MARKET - dt.timedelta(hours=3)
     result = databento.poll_job(wh, settings, start=start)
     assert list(result["errors"]) == ["ZL"] and "error" in result["roots"]["ZL"]
-    per_root = dict(wh.query(f"SELECT root, COUNT(*) FROM {TABLE} GROUP BY root").to_pylist()
-                    and [tuple(r.values()) for r in
-                         wh.query(f"SELECT root, COUNT(*) AS n FROM {TABLE} GROUP BY root").to_pylist()])
+    per_root = {r["root"]: r["n"] for r in
+                wh.query(f"SELECT root, COUNT(*) AS n FROM {TABLE} GROUP BY root").to_pylist()}
     assert "ZL" not in per_root
     for root in ("ES", "CL"):
         end = get_watermark(wh, "databento", root)
@@ -297,3 +296,149 @@ def test_daily_bars_close_at_cme_settlement_where_published(wh, servers):
         f"SELECT close FROM {TABLE} WHERE symbol = @s AND trading_date = @d ORDER BY ts_event DESC LIMIT 1",
         {"s": settled[0]["symbol"], "d": settled[0]["date"]})
     assert settled[0]["close"] == pytest.approx(minute_close + 0.01)
+
+
+# ---- kill a multi-root backfill at random points, resume with --end alone ----------------------
+KILLED_BACKFILL = """
+import sys, datetime as dt
+from cbi.config import Settings
+from cbi.warehouse import connect
+from cbi.feeds import databento
+wh = connect(sys.argv[1]); wh.init()
+s = Settings(sandbox=True, databento_gateway=sys.argv[2], databento_minute_days=1,
+             roots=["ZL", "ES", "CL"], databento_retry_wait_s=0.01)
+databento.poll_job(wh, s, start=dt.datetime.fromisoformat(sys.argv[3]),
+                   end=dt.datetime.fromisoformat(sys.argv[4]))
+"""
+BACKFILL_START = OPEN_MARKET - dt.timedelta(days=12)
+BACKFILL_END = OPEN_MARKET - dt.timedelta(hours=1)
+#: every table a backfill writes, by key (columns stamped with the wall clock left out)
+WRITTEN = {TABLE: "ts_event, symbol", "market_data.futures_ohlcv_1d": "date, symbol",
+           "market_data.futures_continuous_1d": "date, root",
+           "market_data.databento_settlements": "date, symbol"}
+STAMPS = ("ingest_timestamp", "updated_at", "created_at")
+
+
+def _snapshot(wh) -> dict[str, list[dict]]:
+    out = {}
+    for table, key in WRITTEN.items():
+        rows = wh.query(f"SELECT * FROM {table} ORDER BY {key}").to_pylist()
+        out[table] = [{k: v for k, v in r.items() if k not in STAMPS} for r in rows]
+    return out
+
+
+def _settings3(http):
+    return settings_for(http, roots=["ZL", "ES", "CL"], databento_minute_days=1)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The tables of one uninterrupted three-root backfill (the reference)."""
+    import time_machine
+
+    from tests.conftest import FROZEN_NOW
+
+    with time_machine.travel(FROZEN_NOW, tick=True):  # module fixtures run before the frozen clock
+        return _uninterrupted(tmp_path_factory)
+
+
+def _uninterrupted(tmp_path_factory):
+    clock, http, live = start_pair()
+    try:
+        wh = connect(f"duckdb:///{tmp_path_factory.mktemp('ref')}/ref.duckdb")
+        wh.init()
+        databento.poll_job(wh, _settings3(http), start=BACKFILL_START, end=BACKFILL_END)
+        requests = len(http.requests)
+        snapshot = _snapshot(wh)
+        wh.close()
+    finally:
+        http.stop()
+        live.stop()
+    return requests, snapshot
+
+
+#: kill points (requests answered before SIGKILL), drawn at random once with a fixed seed
+KILL_POINTS = sorted(__import__("random").Random(17).sample(range(1, 18), 3))
+
+
+@pytest.mark.parametrize("kill_after", KILL_POINTS)
+def test_sigkill_a_multi_root_backfill_then_resume_with_end_only(tmp_path, uninterrupted, kill_after):
+    total_requests, reference = uninterrupted
+    assert kill_after < total_requests  # the kill lands inside the backfill
+    url = f"duckdb:///{tmp_path}/killed.duckdb"
+    clock, http, live = start_pair()
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_BACKFILL, url, http.url,
+                                 BACKFILL_START.isoformat(), BACKFILL_END.isoformat()])
+        deadline = time.monotonic() + 60
+        while len(http.requests) < kill_after and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.returncode == -signal.SIGKILL  # killed mid-way, not finished
+        wh = connect(url)
+        partial = _snapshot(wh)
+        assert databento.backfills(wh)  # the request outlived the process
+        assert partial != reference  # the kill left work undone
+        result = databento.poll_job(wh, _settings3(http), end=BACKFILL_END)  # `--end` alone
+        assert result["errors"] == {}
+        assert _snapshot(wh) == reference  # row for row: nothing lost, nothing duplicated
+        assert databento.backfills(wh) == {}
+        assert wh.scalar("SELECT COUNT(*) FROM ops.feed_cursors WHERE feed = 'rollup'") == 0
+        wh.close()
+    finally:
+        http.stop()
+        live.stop()
+
+
+KILLED_BEFORE_ROLL_UP = """
+import os, signal, sys, datetime as dt
+from cbi.config import Settings
+from cbi.warehouse import connect
+from cbi.feeds import databento, rollups
+def die(*args, **kwargs):  # the fault hook: killed between the minute MERGE and the roll-up
+    os.kill(os.getpid(), signal.SIGKILL)
+rollups.roll_up = die
+wh = connect(sys.argv[1]); wh.init()
+s = Settings(sandbox=True, databento_gateway=sys.argv[2], databento_minute_days=2, roots=["ZL"],
+             databento_settlements=False)
+databento.poll_job(wh, s, start=dt.datetime.fromisoformat(sys.argv[3]),
+                   end=dt.datetime.fromisoformat(sys.argv[4]))
+"""
+
+
+def test_a_kill_between_the_minute_merge_and_the_roll_up_is_found_and_finished(
+        tmp_path, servers, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cbi.cli import app
+    from cbi.config import reset_settings_cache
+    from cbi.quality import market_gates
+
+    _, http, _ = servers
+    start, end = OPEN_MARKET - dt.timedelta(hours=6), OPEN_MARKET - dt.timedelta(hours=1)
+    url = f"duckdb:///{tmp_path}/killed.duckdb"
+    proc = subprocess.run([sys.executable, "-c", KILLED_BEFORE_ROLL_UP, url, http.url,
+                           start.isoformat(), end.isoformat()], timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    wh = connect(url)
+    assert wh.row_count(TABLE) > 0 and wh.row_count("market_data.futures_ohlcv_1d") == 0
+    assert {g.gate for g in market_gates(wh) if not g.ok} == {
+        "minutes rolled up to daily bars", "no pending roll-up"}
+    wh.close()
+    monkeypatch.setenv("CBI_WAREHOUSE", url)
+    reset_settings_cache()
+    verify = CliRunner().invoke(app, ["verify", "--data"])
+    assert verify.exit_code == 1, verify.output
+    assert "minutes rolled up to daily bars" in verify.output
+    wh = connect(url)
+    settings = settings_for(http, roots=["ZL"], databento_settlements=False)
+    result = databento.poll_job(wh, settings, end=end)  # the next command finishes it first
+    assert result["rollups_finished"]["ZL"] > 0
+    assert all(g.ok for g in market_gates(wh))
+    ref = connect(f"duckdb:///{tmp_path}/ref.duckdb")
+    ref.init()
+    databento.poll_job(ref, settings, start=start, end=end)
+    assert _snapshot(wh) == _snapshot(ref)
+    wh.close()
+    ref.close()

@@ -153,7 +153,7 @@ def test_no_key_and_sandbox_off_is_refused(wh):
 def test_bad_value_names_series_row_and_field(value):
     obs = [{"date": "2024-01-02", "realtime_start": "2024-01-03", "realtime_end": "9999-12-31", "value": "1.0"},
            {"date": "2024-01-03", "realtime_start": "2024-01-04", "realtime_end": "9999-12-31", "value": value}]
-    with pytest.raises(ValueError, match=r"DFF observation 1: field 'value'"):
+    with pytest.raises(ValueError, match=r"DFF observation 1, field value: .* is not a number"):
         fred.normalize("DFF", obs, "fred")
 
 

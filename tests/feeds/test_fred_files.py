@@ -47,7 +47,7 @@ def test_both_styles_and_publication_lag(tmp_path):
 
 
 @pytest.mark.parametrize("text, match", [
-    ("DATE,DFF\n2024-03-08,5.33\n2024-03-11,n/a\n", r"row 3: field 'value' is 'n/a'"),
+    ("DATE,DFF\n2024-03-08,5.33\n2024-03-11,n/a\n", r"row 3, field DFF: 'n/a' is not a number"),
     ("DATE,DFF\n2024-13-08,5.33\n", r"row 2: field 'DATE' is '2024-13-08'"),
     ("when,DFF\n2024-03-08,5.33\n", r"row 1: expected a FRED header"),
     ("DATE,DFF\n2024-03-08,5.33,9\n", r"row 2: expected 2 fields"),

@@ -192,3 +192,4 @@ def test_the_owner_marks_abandoned_runs_at_start_up(duckdb_url):
         assert [a["subject"] for a in alerts.open_alerts(server.wh)] == ["news"]
     finally:
         server.shutdown()
+        runs.STOPPING.clear()  # shutdown() tells this process to stop; later tests run jobs

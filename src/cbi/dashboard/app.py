@@ -50,6 +50,7 @@ SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"),
                     (b"content-security-policy", CSP.encode()),
                     (b"referrer-policy", b"no-referrer")]
 QUERY_THREADS = 4
+BIGQUERY_MIN_POLL_S = 60.0  # the live stream's poll on BigQuery (a query bills >= 10 MB)
 PROVENANCE_RECHECK_S = 5.0  # how often the sandbox flag re-reads the data's sources
 # Accepted `since` range: anything outside is a 422, never an overflow deep in a query.
 SINCE_MIN = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -205,8 +206,10 @@ def _data_routes(app: FastAPI) -> None:
     def simulated() -> bool:
         return bool(sandbox_data())
 
-    app.state.live = LiveHub(wh, settings, lambda: app.state.clock(), queries,
-                             settings.live_poll_seconds, simulated)
+    poll_s = settings.live_poll_seconds
+    if wh.engine == "bigquery":  # every BigQuery query bills at least 10 MB: poll sparingly
+        poll_s = max(poll_s, BIGQUERY_MIN_POLL_S)
+    app.state.live = LiveHub(wh, settings, lambda: app.state.clock(), queries, poll_s, simulated)
 
     async def answer(request: Request, key: tuple, produce: Callable[[], dict[str, Any]]) -> Response:
         async def run() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -214,23 +215,25 @@ def _from_frame(frame: pd.DataFrame, path: Path, root: str | None, first: int = 
     volume = pd.to_numeric(frame["volume"], errors="coerce")
     whole = volume.notna() & (volume == np.floor(volume.fillna(0)))
     columns["volume"] = pa.array(volume.where(whole).astype("Int64"), pa.int64())
-    columns["source"] = pa.array([FILE_SOURCE] * len(frame))
+    n = len(frame)
+    columns["source"] = pa.repeat(pa.scalar(FILE_SOURCE), n)
     if "date" in columns:
-        columns["close_source"] = pa.array([VENDOR_CLOSE] * len(frame), pa.string())
-    columns["ingest_timestamp"] = pa.array([dt.datetime.now(dt.timezone.utc)] * len(frame),
-                                           pa.timestamp("us", tz="UTC"))
+        columns["close_source"] = pa.repeat(pa.scalar(VENDOR_CLOSE), n)
+    columns["ingest_timestamp"] = pa.repeat(
+        pa.scalar(dt.datetime.now(dt.timezone.utc), pa.timestamp("us", tz="UTC")), n)
     return pa.table(columns)
 
 
 def _roots(symbols: pd.Series, path: Path, first: int = 2) -> pd.Series:
-    """Each row's root from its symbol, by the feeds' own parser (`databento.root_of`)."""
+    """Each row's root from its symbol, by the feeds' own parser (`databento.root_of`); each
+    distinct symbol is parsed once (a million bars hold a few dozen symbols)."""
     parsed = {}
-    for line, symbol in enumerate(symbols, start=first):
-        if symbol not in parsed:
-            try:
-                parsed[symbol] = databento.root_of(symbol)
-            except BarError as exc:
-                raise BarError(f"{path}: line {line}, field symbol: {exc}") from None
+    for symbol in symbols.unique():
+        try:
+            parsed[symbol] = databento.root_of(symbol)
+        except BarError as exc:
+            line = int((symbols == symbol).to_numpy().argmax()) + first
+            raise BarError(f"{path}: line {line}, field symbol: {exc}") from None
     return symbols.map(parsed)
 
 
@@ -250,6 +253,7 @@ class CheckedFile:
     label: str
     rows: int
     daily: pa.Table | None = None  # daily files are small: kept, re-dated, whole
+    spool: Path | None = None  # minute files: the checked batches, as Arrow IPC on disk
     extents: dict[str, tuple[dt.datetime, dt.datetime]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -260,25 +264,35 @@ def import_bars(wh: Warehouse, paths: list[Path], root: str | None = None,
     the file); then MERGE each, batch by batch, rebuild its daily bars and series, and leave
     the table compact. Daily rows move to their CME trading date (`redate_daily`); what
     moved, and a vendor continuous series' roll gaps, are reported in `notes`."""
-    checked = [check_file(Path(p), root, batch_rows) for p in paths]
-    files = [write_file(wh, c, root, batch_rows) for c in checked]
+    with tempfile.TemporaryDirectory(prefix="cbi-import-") as spool:
+        checked = [check_file(Path(p), root, batch_rows, Path(spool)) for p in paths]
+        files = [write_file(wh, c) for c in checked]
     return {"files": files, "notes": [n for c in checked for n in c.notes],
             "rows_read": sum(f["rows"] for f in files),
             "rows_written": sum(f["inserted"] + f["updated"] for f in files)}
 
 
-def check_file(path: Path, root: str | None, batch_rows: int = BATCH_ROWS) -> CheckedFile:
+def check_file(path: Path, root: str | None, batch_rows: int, spool: Path) -> CheckedFile:
+    """First pass: every check over the whole file, batch by batch. A minute file's checked
+    batches go to a spool file (Arrow IPC) that the write reads back without parsing again."""
     table, label, batches = read_batches(path, root, batch_rows)
     offset = 2 if label == "line" else 1
     checked = CheckedFile(path, table, label, 0)
-    parts = []
+    parts, writer = [], None
     for batch in batches:
         check_bars(batch.rows, str(path), row_offset=batch.first, row_label=label)
         checked.rows += batch.rows.num_rows
         if table == market.DAILY:
             parts.append(batch.rows)
-        else:
-            _widen(checked.extents, batch.rows)
+            continue
+        _widen(checked.extents, batch.rows)
+        rows = market.stamp_trading_dates(batch.rows)
+        if writer is None:
+            checked.spool = spool / f"{len(list(spool.iterdir()))}.arrow"
+            writer = pa.ipc.new_file(checked.spool, rows.schema)
+        writer.write_table(rows)
+    if writer is not None:
+        writer.close()
     if table == market.DAILY and parts:
         daily, checked.notes = redate_daily(pa.concat_tables(parts), path, offset, label)
         checked.notes += _continuous_notes(daily, path)
@@ -295,8 +309,9 @@ def _widen(extents: dict[str, tuple[dt.datetime, dt.datetime]], rows: pa.Table) 
         extents[root] = (lo, hi)
 
 
-def write_file(wh: Warehouse, checked: CheckedFile, root: str | None,
-               batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
+def write_file(wh: Warehouse, checked: CheckedFile) -> dict[str, Any]:
+    """Second pass: MERGE batch by batch (in file order: a key seen twice keeps its last row),
+    then the daily bars and the series of what was touched, then compact the table."""
     inserted = updated = 0
     if checked.daily is not None:
         result = wh.merge(checked.table, checked.daily)
@@ -304,11 +319,12 @@ def write_file(wh: Warehouse, checked: CheckedFile, root: str | None,
         for r in pc.unique(checked.daily.column("root")).to_pylist():
             part = checked.daily.filter(pc.equal(checked.daily.column("root"), r))
             market.update_continuous(wh, r, pc.min(part.column("date")).as_py())
-    elif checked.rows:
-        _, _, batches = read_batches(checked.path, root, batch_rows)
-        for batch in batches:
-            result = wh.merge(checked.table, market.stamp_trading_dates(batch.rows))
-            inserted, updated = inserted + result.inserted, updated + result.updated
+    elif checked.spool is not None:
+        with pa.memory_map(str(checked.spool)) as source:
+            spooled = pa.ipc.open_file(source)
+            for i in range(spooled.num_record_batches):
+                result = wh.merge(checked.table, pa.Table.from_batches([spooled.get_batch(i)]))
+                inserted, updated = inserted + result.inserted, updated + result.updated
         for r, (lo, hi) in checked.extents.items():
             market.refresh_after_bars(wh, r, lo, hi)
         wh.compact(checked.table)

@@ -208,20 +208,48 @@ def _first_line(exc: BaseException) -> str:
 
 def unzstd(raw: bytes, source: str) -> bytes:
     """Every zstd frame of `raw`, decompressed; a frame cut short or corrupt is refused."""
-    out, rest, frame = [], raw, 0
-    while rest:
-        frame += 1
-        decoder = zstandard.ZstdDecompressor().decompressobj()
+    return ZstdReader(io.BytesIO(raw), source, chunk=max(len(raw), 1)).read()
+
+
+class ZstdReader:
+    """A file-like reader of every zstd frame of `fh`, decompressed as it is read. A frame
+    cut short or corrupt raises BarError naming `source` and the frame (zstandard's own
+    `stream_reader` stops silently at a truncated frame: part of a file would pass)."""
+
+    def __init__(self, fh: Any, source: str, chunk: int = 1 << 20) -> None:
+        self.fh, self.source, self.chunk = fh, source, chunk
+        self.buffer, self.pending, self.frame = bytearray(), b"", 1
+        self.decoder = zstandard.ZstdDecompressor().decompressobj()
+        self.in_frame = self.done = False
+
+    def _fill(self) -> None:
+        data, self.pending = self.pending or self.fh.read(self.chunk), b""
+        if not data:
+            if self.in_frame:
+                raise BarError(f"{self.source}: zstd frame {self.frame}, field data: the stream ends "
+                               "mid-frame (rule: whole zstd frames); refused whole, nothing written")
+            self.done = True
+            return
         try:
-            out.append(decoder.decompress(rest))
+            self.buffer += self.decoder.decompress(data)
         except zstandard.ZstdError as exc:
-            raise BarError(f"{source}: zstd frame {frame}, field data: corrupt ({_first_line(exc)}; "
-                           "rule: whole zstd frames); refused whole, nothing written") from None
-        if not decoder.eof:
-            raise BarError(f"{source}: zstd frame {frame}, field data: the stream ends mid-frame "
-                           "(rule: whole zstd frames); refused whole, nothing written")
-        rest = decoder.unused_data
-    return b"".join(out)
+            raise BarError(f"{self.source}: zstd frame {self.frame}, field data: corrupt "
+                           f"({_first_line(exc)}; rule: whole zstd frames); refused whole, "
+                           "nothing written") from None
+        self.in_frame = not self.decoder.eof
+        if self.decoder.eof:
+            self.pending = self.decoder.unused_data
+            self.decoder = zstandard.ZstdDecompressor().decompressobj()
+            self.frame += 1
+
+    def read(self, n: int = -1) -> bytes:
+        while (n < 0 or len(self.buffer) < n) and not self.done:
+            self._fill()
+        if n < 0:
+            n = len(self.buffer)
+        out = bytes(self.buffer[:n])
+        del self.buffer[:n]
+        return out
 
 
 def _whole_records(body: memoryview, header_end: int, source: str) -> None:

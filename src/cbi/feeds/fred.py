@@ -22,6 +22,8 @@ import pyarrow as pa
 
 from cbi.feeds.base import Request, get_watermark, json_endpoint, set_watermark
 from cbi.feeds.http_json import FeedHTTPError, JsonClient
+from cbi.feeds.validate import (check_date, check_series_id, collapse_duplicates, date_range,
+                                finite_value)
 from cbi.secrets import RedactingFilter, remember
 
 log = logging.getLogger(__name__)
@@ -95,14 +97,12 @@ class FredClient:
 
 
 # ---- normalise ---------------------------------------------------------------------------
-def parse_value(raw: Any, where: str) -> float | None:
-    """FRED values are strings; "." (and empty) mean missing: NULL, never 0."""
+def parse_value(raw: Any, where: str, field: str = "value") -> float | None:
+    """FRED values are strings; "." (and empty) mean missing: NULL, never 0. Anything else
+    must be a finite number: `NaN`, `inf` and `1e400` are refused naming where and the field."""
     if raw is None or raw in (".", ""):
         return None
-    try:
-        return float(raw)
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: field 'value' is {raw!r}, not a number or '.'") from None
+    return finite_value(raw, where, field)
 
 
 def parse_date(raw: Any, where: str, field: str) -> dt.date:
@@ -118,19 +118,24 @@ def provenance(label: str) -> str:
     return "sandbox" if label.endswith("sandbox") else FEED
 
 
-def normalize(series_id: str, observations: list[dict], source: str) -> pa.Table:
+def normalize(series_id: str, observations: list[dict], source: str,
+              bounds: tuple[dt.date, dt.date] | None = None) -> pa.Table:
     """FRED observations -> rows of market_data.fred_economic_indicators; `source` is the
-    endpoint's label, stored as its provenance ('fred' or 'sandbox')."""
+    endpoint's label, stored as its provenance ('fred' or 'sandbox'). `bounds`: the plausible
+    observation dates (`validate.date_range(settings, "fred")`); a date outside is refused.
+    Identical repeated observations collapse; differing ones are refused naming both."""
+    check_series_id(series_id, f"FRED {series_id!r}")
     cols: dict[str, list] = {k: [] for k in ("date", "realtime_start", "realtime_end", "value")}
     for i, obs in enumerate(observations):
         where = f"FRED {series_id} observation {i}"
         cols["date"].append(parse_date(obs.get("date"), where, "date"))
+        check_date(cols["date"][-1], bounds, where, "date", "fred_min_date, future_skew_days")
         cols["realtime_start"].append(parse_date(obs.get("realtime_start"), where, "realtime_start"))
         cols["realtime_end"].append(parse_date(obs.get("realtime_end"), where, "realtime_end"))
         cols["value"].append(parse_value(obs.get("value"), where))
     n = len(observations)
     now = dt.datetime.now(dt.timezone.utc)
-    return pa.table({
+    rows = pa.table({
         "series_id": pa.array([series_id] * n, pa.string()),
         "date": pa.array(cols["date"], pa.date32()),
         "realtime_start": pa.array(cols["realtime_start"], pa.date32()),
@@ -139,6 +144,8 @@ def normalize(series_id: str, observations: list[dict], source: str) -> pa.Table
         "source": pa.array([provenance(source)] * n, pa.string()),
         "ingest_timestamp": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
     })
+    return collapse_duplicates(rows, ["date", "realtime_start"], f"FRED {series_id}",
+                               row_offset=0, row_label="observation")
 
 
 # ---- the source and the job --------------------------------------------------------------
@@ -148,13 +155,15 @@ class FredSource:
     feed = FEED
     table = TABLE
 
-    def __init__(self, client: FredClient, source_label: str) -> None:
-        self.client, self.source_label = client, source_label
+    def __init__(self, client: FredClient, source_label: str,
+                 bounds: tuple[dt.date, dt.date] | None = None) -> None:
+        self.client, self.source_label, self.bounds = client, source_label, bounds
 
     def plan(self, wh, settings, series: list[str] | None = None, full: bool = False,
              **_: Any) -> Iterator[Request]:
         lookback = dt.timedelta(days=settings.fred_revision_lookback_days)
         for series_id in series or settings.fred_series:
+            check_series_id(series_id, "--series" if series else "setting fred_series")
             mark = None if full else get_watermark(wh, FEED, series_id)
             start = (mark.date() - lookback) if mark else None
             yield Request(series_id, start, None)
@@ -163,7 +172,7 @@ class FredSource:
         return self.client.observations(request.cursor_key, request.start)
 
     def normalize(self, request: Request, raw: list[dict]) -> pa.Table:
-        return normalize(request.cursor_key, raw, self.source_label)
+        return normalize(request.cursor_key, raw, self.source_label, self.bounds)
 
 
 def fred_job(wh, settings, series: list[str] | None = None, full: bool = False,
@@ -172,7 +181,7 @@ def fred_job(wh, settings, series: list[str] | None = None, full: bool = False,
     the series' last observation date only after its MERGE commits."""
     totals: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "series": {}}
     with fred_client(settings, **options) as (client, label):
-        source = FredSource(client, label)
+        source = FredSource(client, label, date_range(settings, "fred"))
         for request in source.plan(wh, settings, series=series, full=full):
             rows = source.normalize(request, source.fetch(request))
             result = wh.merge(TABLE, rows)

@@ -25,6 +25,7 @@ from pandas.tseries.holiday import USFederalHolidayCalendar
 from pandas.tseries.offsets import CustomBusinessDay
 
 from cbi.feeds.fred import TABLE, parse_date, parse_value
+from cbi.feeds.validate import BarError, check_columns, check_date, check_series_id
 
 DATE_HEADERS = ("DATE", "observation_date")
 
@@ -83,35 +84,65 @@ def lag_for(series_id: str, lags: dict[str, int]) -> int:
 
 
 def read_fred_csv(path: str | Path, lags: dict[str, int],
-                  weekly: dict[str, str] | None = None) -> FredFile:
-    """Parse one download; a bad header, date or value raises naming file, row and field."""
+                  weekly: dict[str, str] | None = None,
+                  bounds: tuple[dt.date, dt.date] | None = None) -> FredFile:
+    """Parse one download; a bad header, date or value raises naming file, row and field.
+    `bounds`: the plausible observation dates. A date given twice with the same value
+    collapses; with different values the file is refused naming both rows."""
     path = Path(path)
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            return _read(path, csv.reader(fh), lags, weekly, bounds)
+    except UnicodeDecodeError as exc:
+        raise BarError(f"{path}: byte {exc.start}, field encoding: not UTF-8 text "
+                       "(rule: FRED downloads are UTF-8 CSV)") from None
+
+
+def _read(path: Path, reader: Any, lags: dict[str, int], weekly: dict[str, str] | None,
+          bounds: tuple[dt.date, dt.date] | None) -> FredFile:
+    if True:
         header = next(reader, None)
         series_id, style = _header(path, header)
         lag = lag_for(series_id, lags)
         dates, values = [], []
+        seen: dict[dt.date, tuple[int, float | None]] = {}
         for line, row in enumerate(reader, start=2):
             if not row:
                 continue
             if len(row) != 2:
                 raise ValueError(f"{path}: row {line}: expected 2 fields (date, {series_id}), got {len(row)}")
             where = f"{path}: row {line}"
-            dates.append(parse_date(row[0].strip(), where, header[0]))
-            values.append(parse_value(row[1].strip(), where))
+            day = parse_date(row[0].strip(), where, header[0])
+            check_date(day, bounds, where, header[0].strip(), "fred_min_date, future_skew_days")
+            value = parse_value(row[1].strip(), where, series_id)
+            if day in seen:
+                first, before = seen[day]
+                if before == value:
+                    continue  # an identical duplicate collapses
+                raise BarError(f"{path}: row {first} and row {line}, field {series_id}: {day} given "
+                               f"twice with different values ({before!r} vs {value!r}) (rule: one "
+                               "value per date; identical duplicates collapse); nothing written")
+            seen[day] = (line, value)
+            dates.append(day)
+            values.append(value)
     published = known_on(series_id, dates, lags, weekly)
     return FredFile(path, series_id, style, _table(series_id, dates, values, published), lag,
                     (weekly or {}).get(series_id))
 
 
 def _header(path: Path, header: list[str] | None) -> tuple[str, str]:
+    if header:
+        check_columns([h.strip() for h in header], str(path), required=[])
     if not header or len(header) != 2 or header[0].strip() not in DATE_HEADERS:
         raise ValueError(f"{path}: row 1: expected a FRED header 'DATE,SERIES' or "
                          f"'observation_date,SERIES', got {header!r}")
     series_id = header[1].strip()
     if not series_id:
         raise ValueError(f"{path}: row 1: the series id (second header) is empty")
+    if series_id in DATE_HEADERS:
+        raise BarError(f"{path}: line 1, field {series_id}: a date column where the series id "
+                       "belongs (rule: header DATE,SERIES or observation_date,SERIES)")
+    check_series_id(series_id, f"{path}: row 1, field series id")
     return series_id, header[0].strip()
 
 
@@ -132,8 +163,11 @@ def _table(series_id: str, dates: list[dt.date], values: list[float | None],
 
 def import_files(wh, settings, paths: Iterable[str | Path]) -> dict[str, Any]:
     """Parse every file first (nothing is written if any is bad), then merge each."""
-    files = [read_fred_csv(p, settings.fred_publication_lag_days, settings.fred_weekly_release)
-             for p in paths]
+    from cbi.feeds.validate import date_range
+
+    bounds = date_range(settings, "fred")
+    files = [read_fred_csv(p, settings.fred_publication_lag_days, settings.fred_weekly_release,
+                           bounds) for p in paths]
     out: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "files": []}
     for f in files:
         result = wh.merge(TABLE, f.rows)

@@ -23,6 +23,7 @@ def ingest_databento(
     """Databento GLBX.MDP3 bars (parent symbology ROOT.FUT) by polling, or --live."""
     from cbi.cli import console, fail, open_warehouse
     from cbi.config import get_settings
+    from cbi.console import info  # backfill progress: stderr, hidden by -q
     from cbi.feeds import databento
     from cbi.feeds.validate import BarError
 
@@ -36,7 +37,7 @@ def ingest_databento(
                 _live(wh, settings, console, label)
                 return
             result = databento.poll_job(wh, settings, start=start, end=end,
-                                        progress=lambda m: console.print(f"  {m}", highlight=False))
+                                        progress=lambda m: info(f"  {m}"))
         except (databento.FeedError, BarError, ValueError) as exc:
             fail(str(exc))
     for root, counts in result["roots"].items():

@@ -116,6 +116,9 @@ def normalize(query: str, articles: list[dict], source: str = "newsapi", root: s
         url = a.get("url")
         if not url:
             raise ValueError(f"NewsAPI article {i} for {query!r}: field 'url' is empty")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")) or not url.isprintable():
+            raise ValueError(f"NewsAPI article {i} for {query!r}: field 'url' is {str(url)[:80]!r} "
+                             "(rule: an http(s) URL without control characters)")
         by_url[url] = {**a, "_published": _published(a, i, query)}
     rows = list(by_url.values())
     texts = [". ".join(t for t in (r.get("title"), r.get("description")) if t) for r in rows]
@@ -141,9 +144,19 @@ def normalize(query: str, articles: list[dict], source: str = "newsapi", root: s
 def _published(article: dict, i: int, query: str) -> dt.datetime:
     raw = article.get("publishedAt")
     try:
-        return dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00")).astimezone(UTC)
+        when = dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         raise ValueError(f"NewsAPI article {i} for {query!r}: field 'publishedAt' is {raw!r}") from None
+    latest = dt.datetime.now(UTC) + dt.timedelta(days=1)
+    if not NEWS_EARLIEST <= when <= latest:
+        raise ValueError(f"NewsAPI article {i} for {query!r}: field 'publishedAt' is {raw!r}, outside "
+                         f"the plausible dates [{NEWS_EARLIEST:%Y-%m-%d}, {latest:%Y-%m-%d}] "
+                         "(rule: published after the web began, at most a day ahead)")
+    return when
+
+
+#: No NewsAPI article predates the web.
+NEWS_EARLIEST = dt.datetime(1991, 1, 1, tzinfo=dt.timezone.utc)
 
 
 # ---- budget ------------------------------------------------------------------------------

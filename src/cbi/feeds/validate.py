@@ -228,6 +228,20 @@ def _missing(v: Any) -> bool:
         return False
 
 
+def to_volume(values: Any) -> pa.Array:
+    """Volumes as int64 from parsed numbers (a pandas Series or a sequence): a fraction or a
+    non-number becomes missing, and a value beyond `MAX_VOLUME` (a 23-digit field) becomes
+    MAX_VOLUME + 1, so `check_bars` refuses either naming the row, never a traceback."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64")
+    huge = numbers.abs() > MAX_VOLUME
+    whole = numbers.notna() & (numbers == np.floor(numbers.fillna(0))) & ~huge
+    out = numbers.where(whole)
+    out[huge] = MAX_VOLUME + 1
+    return pa.array(out.astype("Int64"), pa.int64())
+
+
 # ---- bars ------------------------------------------------------------------------------------
 def _f(table: pa.Table, name: str) -> np.ndarray:
     return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)

@@ -15,7 +15,6 @@ Also here: the argv walk both sides share (`leaf_command`, `expand_multi`, `abso
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import sys
@@ -316,7 +315,3 @@ def stream_command(owner: Any, argv: list[str], flags: dict[str, Any],
             return int(msg["exit"])
     raise OwnerGone(f"cbi serve (pid {owner.pid}) stopped while running `cbi {' '.join(argv)}` "
                     "(its stream ended early); run it again: with no owner it runs here")
-
-
-def dumps(msg: dict[str, Any]) -> bytes:
-    return (json.dumps(msg, default=str) + "\n").encode()

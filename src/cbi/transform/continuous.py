@@ -63,37 +63,52 @@ class State:
     streak: int = 0
 
 
+Day = dict  # symbol -> (close, volume, source): one trading date's outrights
+
+
+def _days(bars: pd.DataFrame) -> dict[dt.date, Day]:
+    days: dict[dt.date, Day] = {}
+    for date, symbol, close, volume, source in zip(bars["date"], bars["symbol"], bars["close"],
+                                                   bars["volume"], bars["source"]):
+        days.setdefault(date, {})[symbol] = (float(close), int(volume), source)
+    return dict(sorted(days.items()))
+
+
 def build(bars: pd.DataFrame, root: str, state: State | None = None,
           confirm_days: int = ROLL_CONFIRM_DAYS) -> pd.DataFrame:
     """Series rows for the dates of `bars` after `state.date` (columns date, symbol, close,
     volume, source: outrights of one root, from `state.date` on), continuing from `state`."""
     state = state or State()
-    by_date = {d: day for d, day in bars.groupby("date", sort=True)}
+    by_date = _days(bars)
     out = []
-    for date, day in by_date.items():
+    for date, today in by_date.items():
         if state.date is not None and date <= state.date:
             continue
-        today = day.set_index("symbol")
         previous = by_date.get(state.date)
         held = _choose(today, date, state, confirm_days)
         ret = _return(held, state, today, previous) if state.date is not None else None
-        close = float(today.at[held, "close"])
+        close, volume, source = today[held]
         index = close if state.index is None else (
             state.index * (1 + ret) if ret is not None else state.index)
         out.append({"date": date, "root": root, "contract_symbol": held, "close": close,
-                     "volume": int(today.at[held, "volume"]), "return_1d": ret,
-                     "index_close": index,
+                     "volume": volume, "return_1d": ret, "index_close": index,
                      "is_roll": state.contract is not None and held != state.contract,
-                     "source": today.at[held, "source"]})
+                     "source": source})
         state.date, state.contract, state.index = date, held, index
     return pd.DataFrame(out, columns=["date", "root", "contract_symbol", "close", "volume",
                                       "return_1d", "index_close", "is_roll", "source"])
 
 
-def _choose(today: pd.DataFrame, date: dt.date, state: State, confirm_days: int) -> str:
-    leader = min(today.index[today["volume"] == today["volume"].max()])
+def _leader(today: Day) -> str:
+    """The highest volume; a tie goes to the first symbol in order."""
+    top = max(v[1] for v in today.values())
+    return min(s for s, v in today.items() if v[1] == top)
+
+
+def _choose(today: Day, date: dt.date, state: State, confirm_days: int) -> str:
+    leader = _leader(today)
     held = state.contract
-    if held is None or held not in today.index:
+    if held is None or held not in today:
         state.challenger, state.streak = None, 0
         return _not_earlier(leader, held, today, date)
     if leader == held or not _later(leader, held, date):
@@ -112,12 +127,12 @@ def _later(symbol: str, than: str, date: dt.date) -> bool:
     return a is None or b is None or a > b
 
 
-def _not_earlier(leader: str, held: str | None, today: pd.DataFrame, date: dt.date) -> str:
+def _not_earlier(leader: str, held: str | None, today: Day, date: dt.date) -> str:
     """The held contract stopped trading: the leader, unless it expires before the held one
     (then the highest-volume contract that does not)."""
     if held is None or _later(leader, held, date):
         return leader
-    later = [s for s in today.sort_values("volume", ascending=False).index if _later(s, held, date)]
+    later = sorted((s for s in today if _later(s, held, date)), key=lambda s: -today[s][1])
     return later[0] if later else leader
 
 
@@ -130,25 +145,23 @@ def resume(stored: pd.DataFrame, bars: pd.DataFrame, confirm_days: int = ROLL_CO
     stored = stored.sort_values("date")
     last = stored.iloc[-1]
     state = State(last["date"], last["contract_symbol"], float(last["index_close"]))
-    days = {d: day.set_index("symbol") for d, day in bars.groupby("date")}
-    for _, row in stored.iloc[::-1].iterrows():
-        day = days.get(row["date"])
-        if row["contract_symbol"] != state.contract or day is None or state.streak >= confirm_days - 1:
+    days = _days(bars)
+    for date, contract in zip(stored["date"][::-1], stored["contract_symbol"][::-1]):
+        day = days.get(date)
+        if contract != state.contract or day is None or state.streak >= confirm_days - 1:
             break
-        leader = min(day.index[day["volume"] == day["volume"].max()])
-        if leader == state.contract or not _later(leader, state.contract, row["date"]) or (
+        leader = _leader(day)
+        if leader == state.contract or not _later(leader, state.contract, date) or (
                 state.challenger not in (None, leader)):
             break
         state.challenger, state.streak = leader, state.streak + 1
     return state
 
 
-def _return(held: str, state: State, today: pd.DataFrame,
-            previous: pd.DataFrame | None) -> float | None:
-    before = previous.set_index("symbol") if previous is not None else None
+def _return(held: str, state: State, today: Day, previous: Day | None) -> float | None:
     for contract in (held, state.contract):
-        if contract in today.index and before is not None and contract in before.index:
-            return _ratio(today.at[contract, "close"], before.at[contract, "close"])
+        if contract in today and previous is not None and contract in previous:
+            return _ratio(today[contract][0], previous[contract][0])
     return None
 
 
