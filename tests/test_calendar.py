@@ -106,3 +106,5 @@ def test_a_day_without_a_session_moves_to_the_next_trading_date():
 def test_dates_outside_the_calendar_span_are_refused():
     with pytest.raises(ValueError, match="span"):
         calendar.next_trading_date("ZL", D(2099, 1, 1))
+    with pytest.raises(ValueError, match="span"):
+        calendar.next_trading_date("ZL", D(1066, 10, 14))

@@ -98,7 +98,11 @@ def next_trading_date(root: str, day: dt.date) -> dt.date:
 def next_trading_dates(root: str, days: np.ndarray) -> np.ndarray:
     """`next_trading_date` over an array of datetime64[D] (vectorised)."""
     trading = _trading_days(calendar_name(root))
-    pos = np.searchsorted(trading, days.astype("datetime64[D]"))
+    days = days.astype("datetime64[D]")
+    if len(days) and (days.min() < np.datetime64(f"{FIRST_YEAR}-01-01") or np.isnat(days).any()):
+        raise ValueError(f"a date before the CME calendar's span ({FIRST_YEAR}–{LAST_YEAR}) "
+                         f"or missing, for {root}")
+    pos = np.searchsorted(trading, days)
     if len(pos) and pos.max(initial=0) >= len(trading):
         raise ValueError(f"a date after the CME calendar's span (to {LAST_YEAR}) for {root}")
     return trading[pos]

@@ -272,6 +272,27 @@ class Settings(BaseSettings):
         "unset = cbi-ROLE@PROJECT.iam.gserviceaccount.com.",
     )
 
+    @field_validator("roots")
+    @classmethod
+    def _root_pattern(cls, value: list[str]) -> list[str]:
+        import re
+
+        bad = [r for r in value if not isinstance(r, str) or not re.fullmatch(r"[A-Z0-9]{1,4}", r)]
+        if bad:
+            raise ValueError(f"root(s) {bad}: a CME root is 1-4 upper-case letters or digits, like ZL")
+        return value
+
+    @field_validator("fred_series")
+    @classmethod
+    def _series_pattern(cls, value: list[str]) -> list[str]:
+        import re
+
+        bad = [s for s in value if not isinstance(s, str) or not re.fullmatch(r"[A-Z0-9_]{1,40}", s)]
+        if bad:
+            raise ValueError(f"series id(s) {bad}: a FRED series id is upper-case letters, digits "
+                             "and '_', like DGS10")
+        return value
+
     @field_validator("horizons")
     @classmethod
     def _known_horizons(cls, value: list[str]) -> list[str]:

@@ -137,9 +137,12 @@ def test_one_roots_bad_record_does_not_stop_the_others(wh, servers):
         end = get_watermark(wh, "databento", root)
         assert end is not None and per_root[root] == _expected([root], start, end)
     assert wh.row_count("ops.quarantined_records") == 1
+    from cbi.ops.alerts import open_alerts
+
+    assert [(a["kind"], a["subject"]) for a in open_alerts(wh)] == [("job_failed", "databento:ZL")]
     # the next cycle retries ZL from where it stopped: nothing of it was lost
     again = databento.poll_job(wh, settings)
-    assert again["errors"] == {}
+    assert again["errors"] == {} and open_alerts(wh) == []
     assert wh.scalar(f"SELECT COUNT(*) FROM {TABLE} WHERE root = 'ZL'") == _expected(
         ["ZL"], start, get_watermark(wh, "databento", "ZL"))
 

@@ -311,3 +311,30 @@ def test_to_volume_maps_overflow_to_a_refusable_value():
 def test_symbols_outside_the_pattern_are_refused_in_bars(symbol):
     with pytest.raises(BarError, match="field symbol"):
         check_bars(_bars(2, symbol=symbol), "x")
+
+
+@pytest.mark.parametrize("value,rule", [("NaN", "not a finite number"), ("-inf", "not a finite number"),
+                                        ("1e400", "not a finite number"), ("5,3", "not a number")])
+def test_fred_api_values_must_be_finite(value, rule):
+    from cbi.feeds.fred import normalize
+
+    obs = [{"date": "2024-03-08", "realtime_start": "2024-03-11", "realtime_end": "9999-12-31",
+            "value": value}]
+    with pytest.raises(BarError, match=f"FRED DFF observation 0, field value: .*{rule}"):
+        normalize("DFF", obs, "fred")
+
+
+def test_fred_api_dates_series_ids_and_duplicates():
+    from cbi.feeds.fred import normalize
+    from cbi.feeds.validate import date_range
+
+    bounds = date_range(Settings(), "fred", today=dt.date(2026, 11, 28))
+    row = {"date": "2099-01-01", "realtime_start": "2099-01-02", "realtime_end": "9999-12-31", "value": "1"}
+    with pytest.raises(BarError, match=r"observation 0, field date: 2099-01-01 is outside the plausible"):
+        normalize("DFF", [row], "fred", bounds)
+    with pytest.raises(BarError, match=r"series id 'dff' is not a FRED series id"):
+        normalize("dff", [], "fred", bounds)
+    one = {**row, "date": "2024-03-08", "realtime_start": "2024-03-11"}
+    assert normalize("DFF", [one, dict(one)], "fred", bounds).num_rows == 1  # identical: collapse
+    with pytest.raises(BarError, match=r"observation 0 and observation 1, field value"):
+        normalize("DFF", [one, {**one, "value": "2"}], "fred", bounds)

@@ -239,6 +239,9 @@ def test_multi_value_options_take_several_values_after_one_flag(tmp_path):
 
     assert forward.expand_multi(ROOT, ["ingest", "fred", "--file", "a", "b", "--full"]) == [
         "ingest", "fred", "--file", "a", "--file", "b", "--full"]
+    assert forward.expand_multi(ROOT, ["query", "SELECT 1", "--format"]) == [
+        "query", "SELECT 1", "--format"]  # a missing value stays missing: click refuses it
+    assert CliRunner().invoke(app, ["query", "SELECT 1", "--format"]).exit_code == 2
     (tmp_path / "DFF.csv").write_text(FRED_CSV)
     (tmp_path / "DGS10.csv").write_text(FRED_CSV2)
     url = f"duckdb:///{tmp_path}/cbi.duckdb"

@@ -38,8 +38,10 @@ VENDOR_CLOSE = "vendor"
 
 
 #: Rows per batch of a 1-minute file: memory is bounded by this, not by the file.
-BATCH_ROWS = 1_000_000
+BATCH_ROWS = 250_000
 DBN_RECORD = databento.OHLCV_DTYPE.itemsize
+#: The warehouse engine's own memory during a bulk import (DuckDB spills past it).
+IMPORT_MEMORY = "512MB"
 
 
 @dataclass
@@ -264,7 +266,7 @@ def import_bars(wh: Warehouse, paths: list[Path], root: str | None = None,
     the file); then MERGE each, batch by batch, rebuild its daily bars and series, and leave
     the table compact. Daily rows move to their CME trading date (`redate_daily`); what
     moved, and a vendor continuous series' roll gaps, are reported in `notes`."""
-    with tempfile.TemporaryDirectory(prefix="cbi-import-") as spool:
+    with tempfile.TemporaryDirectory(prefix="cbi-import-") as spool, wh.bounded_memory(IMPORT_MEMORY):
         checked = [check_file(Path(p), root, batch_rows, Path(spool)) for p in paths]
         files = [write_file(wh, c) for c in checked]
     return {"files": files, "notes": [n for c in checked for n in c.notes],
@@ -320,7 +322,7 @@ def write_file(wh: Warehouse, checked: CheckedFile) -> dict[str, Any]:
             part = checked.daily.filter(pc.equal(checked.daily.column("root"), r))
             market.update_continuous(wh, r, pc.min(part.column("date")).as_py())
     elif checked.spool is not None:
-        with pa.memory_map(str(checked.spool)) as source:
+        with pa.OSFile(str(checked.spool)) as source:  # read, not mapped: mapped pages count as RSS
             spooled = pa.ipc.open_file(source)
             for i in range(spooled.num_record_batches):
                 result = wh.merge(checked.table, pa.Table.from_batches([spooled.get_batch(i)]))

@@ -458,7 +458,8 @@ def poll_job(wh: Warehouse, settings: Any, **options: Any) -> dict[str, Any]:
     and dropped when the root has reached its end: a run without `start` first finishes every
     pending backfill, so a killed backfill resumed with `--end` alone loses nothing.
     One root's bad records are quarantined and that root stops (its watermark stays before
-    the batch); the other roots proceed, and `errors` (root -> message) says what failed."""
+    the batch); the other roots proceed, `errors` (root -> message) says what failed, and an
+    alert (job_failed, subject databento:ROOT) stays open until that root next succeeds."""
     with sandbox_endpoints(settings) as settings:
         finished = rollups.finish_pending(wh)
         client = historical(settings)
@@ -482,11 +483,27 @@ def poll_job(wh: Warehouse, settings: Any, **options: Any) -> dict[str, Any]:
                 counts = {"rows_read": 0, "rows_written": 0, "requests": 0,
                           **getattr(exc, "counts", {}), "error": redact(str(exc))}
                 totals["errors"][root] = counts["error"]
+                _root_alert(wh, settings, root, counts["error"])
+            else:
+                _root_alert(wh, settings, root, None)
             totals["roots"][root] = counts
             for key in ("rows_read", "rows_written", "requests"):
                 totals[key] += counts[key]
         totals["simulated"] = use_sandbox(settings)
         return totals
+
+
+def _root_alert(wh: Warehouse, settings: Any, root: str, error: str | None) -> None:
+    """One open alert per failed root (kind job_failed, subject databento:ROOT), so a cycle
+    whose job otherwise succeeded still reports the root that did not; closed when the root
+    next succeeds."""
+    from cbi.ops import alerts
+
+    subject = f"{FEED}:{root}"
+    if error is None:
+        alerts.resolve_alert(wh, "job_failed", subject)
+    else:
+        alerts.raise_alert(wh, settings, "job_failed", subject, f"root {root} failed: {error}")
 
 
 def check_root_name(root: str) -> str:

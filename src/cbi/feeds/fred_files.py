@@ -100,31 +100,30 @@ def read_fred_csv(path: str | Path, lags: dict[str, int],
 
 def _read(path: Path, reader: Any, lags: dict[str, int], weekly: dict[str, str] | None,
           bounds: tuple[dt.date, dt.date] | None) -> FredFile:
-    if True:
-        header = next(reader, None)
-        series_id, style = _header(path, header)
-        lag = lag_for(series_id, lags)
-        dates, values = [], []
-        seen: dict[dt.date, tuple[int, float | None]] = {}
-        for line, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            if len(row) != 2:
-                raise ValueError(f"{path}: row {line}: expected 2 fields (date, {series_id}), got {len(row)}")
-            where = f"{path}: row {line}"
-            day = parse_date(row[0].strip(), where, header[0])
-            check_date(day, bounds, where, header[0].strip(), "fred_min_date, future_skew_days")
-            value = parse_value(row[1].strip(), where, series_id)
-            if day in seen:
-                first, before = seen[day]
-                if before == value:
-                    continue  # an identical duplicate collapses
-                raise BarError(f"{path}: row {first} and row {line}, field {series_id}: {day} given "
-                               f"twice with different values ({before!r} vs {value!r}) (rule: one "
-                               "value per date; identical duplicates collapse); nothing written")
-            seen[day] = (line, value)
-            dates.append(day)
-            values.append(value)
+    header = next(reader, None)
+    series_id, style = _header(path, header)
+    lag = lag_for(series_id, lags)
+    dates, values = [], []
+    seen: dict[dt.date, tuple[int, float | None]] = {}
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        if len(row) != 2:
+            raise ValueError(f"{path}: row {line}: expected 2 fields (date, {series_id}), got {len(row)}")
+        where = f"{path}: row {line}"
+        day = parse_date(row[0].strip(), where, header[0])
+        check_date(day, bounds, where, header[0].strip(), "fred_min_date, future_skew_days")
+        value = parse_value(row[1].strip(), where, series_id)
+        if day in seen:
+            first, before = seen[day]
+            if before == value:
+                continue  # an identical duplicate collapses
+            raise BarError(f"{path}: row {first} and row {line}, field {series_id}: {day} given "
+                           f"twice with different values ({before!r} vs {value!r}) (rule: one "
+                           "value per date; identical duplicates collapse); nothing written")
+        seen[day] = (line, value)
+        dates.append(day)
+        values.append(value)
     published = known_on(series_id, dates, lags, weekly)
     return FredFile(path, series_id, style, _table(series_id, dates, values, published), lag,
                     (weekly or {}).get(series_id))

@@ -30,7 +30,11 @@ def ingest_fred(
     with open_warehouse() as wh:
         try:
             if files:
-                _print_files(console, _import(wh, settings, files))
+                from cbi.console import progress
+
+                with progress(f"importing {len(files)} FRED file(s)"):
+                    imported = _import(wh, settings, files)
+                _print_files(console, imported)
                 return
             from cbi.feeds.fred import fred_job
 

@@ -47,8 +47,21 @@ def serve_cmd(
     from cbi.ops.serve import serve
 
     commands = get_current_context().find_root().command  # what forwarded commands run
+    _debug_for_forwarded_commands()
     serve(get_settings(), dashboard=dashboard, live=live, commands=commands,
           on_ready=lambda url: _echo(f"cbi serve ready{': dashboard at ' + url if url else ''}"))
+
+
+def _debug_for_forwarded_commands() -> None:
+    """The owner's own log keeps its level; records reach DEBUG so that a forwarded `cbi -v …`
+    gets its debug lines, like the same command run alone."""
+    import logging
+
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if handler.level == logging.NOTSET:
+            handler.setLevel(root.level)
+    root.setLevel(logging.DEBUG)
 
 
 def run_cmd() -> None:
@@ -183,15 +196,24 @@ def status_cmd(
         raise typer.Exit(1)
 
 
+def _aged(at, age_s) -> str:
+    """A time and its age: '2026-11-27 21:00:00+00:00 (5400 s ago)', or 'never'."""
+    if at is None:
+        return "never"
+    return f"{at} ({age_s:.0f} s ago)" if age_s is not None else str(at)
+
+
 def _print_status(report: dict) -> None:
     from rich.table import Table
 
     from cbi.console import console
 
-    fresh = Table("feed", "subject", "last", "market min since", "state", title="feed freshness")
+    fresh = Table("feed", "subject", "newest observation", "written", "market min since", "state",
+                  title="feed freshness")
     for f in report["freshness"]:
         state = "[red]STALE[/]" if f["stale"] else "[green]ok[/]"
-        fresh.add_row(f["feed"], f["subject"], str(f["last_at"] or "never"),
+        fresh.add_row(f["feed"], f["subject"], _aged(f.get("observed_at", f["last_at"]), f.get("observed_age_s")),
+                      _aged(f.get("written_at"), f.get("written_age_s")),
                       "" if f["open_minutes_since"] is None else str(f["open_minutes_since"]),
                       f"{state} {f['note']}")
     console.print(fresh)

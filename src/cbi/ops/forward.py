@@ -155,6 +155,9 @@ def _walk(cmd: Any, args: list[str], fix: Callable[[Any, str], str], expand: boo
                 i += 1
                 continue
             values = args[i + 1:i + 2]
+            if not values:  # no value: click says so ("requires an argument")
+                out.append(token)
+                break
             j = i + 2
             if expand and _multi(cmd, param):
                 while j < len(args) and not (args[j].startswith("-") and len(args[j]) > 1):

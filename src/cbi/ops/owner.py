@@ -314,10 +314,11 @@ class OwnerService:
         if self.commands is None:
             raise _BadRequest(404, "this owner runs no commands")
         terminal = body.get("terminal") if isinstance(body.get("terminal"), dict) else None
-        quiet = global_values(split_globals(argv)[0])["quiet"]  # -q: warnings and errors only
+        flags = global_values(split_globals(argv)[0])  # -v: debug lines too; -q: warnings only
+        level = logging.DEBUG if flags["verbose"] else (
+            logging.WARNING if flags["quiet"] else logging.INFO)
         return self._stream("command", lambda out: {
-            "exit": run_command(self.commands, argv, self.warehouse, out, terminal)},
-            level=logging.WARNING if quiet else logging.INFO)
+            "exit": run_command(self.commands, argv, self.warehouse, out, terminal)}, level=level)
 
     def authorised(self, header: str | None) -> bool:
         given = (header or "").removeprefix("Bearer ").strip()

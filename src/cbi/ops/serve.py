@@ -137,7 +137,9 @@ class Server:
 
         app = create_app(self.settings, warehouse=self.wh)
         host, port = self.settings.dashboard_host, self.settings.dashboard_port
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning")
+        # an open live stream (SSE) must not hold a shutdown for long
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                timeout_graceful_shutdown=5)
         self.uvicorn = uvicorn.Server(config)
         if self.on_ready:
             self.on_ready(f"http://{host}:{port}/")

@@ -13,10 +13,6 @@ from typing import Any
 from cbi.ops import alerts, runs
 
 
-#: Minute bars older than this are not scanned for freshness (a feed silent this long shows "never").
-BARS_FRESHNESS_DAYS = 14
-
-
 def _age_s(now: dt.datetime, at: dt.datetime | None) -> float | None:
     return None if at is None else round((now - at).total_seconds(), 1)
 
@@ -24,7 +20,7 @@ def _age_s(now: dt.datetime, at: dt.datetime | None) -> float | None:
 def observed_and_written(wh, now: dt.datetime) -> dict[tuple[str, str], dict[str, Any]]:
     """(feed, subject) -> the newest observation's time and when rows were last written,
     each with its age in seconds: the one meaning of freshness (`cbi status`, dashboard)."""
-    floor = now - dt.timedelta(days=BARS_FRESHNESS_DAYS)
+    floor = now - alerts.FRESHNESS_WINDOW  # minute bars older than this are never scanned
     out = {}
     for row in wh.query_file("cbi.ops.sql", "freshness_observed.sql", {"floor": floor}).to_pylist():
         observed, written = row["observed_at"], row["written_at"]

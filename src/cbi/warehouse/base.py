@@ -7,13 +7,15 @@ catalogue (an allowlist), values go in as query parameters.
 
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -394,6 +396,12 @@ class Warehouse(ABC):
         return Check(spec.fqn, "partitioning", ok, "" if ok else f"expected {want}, found {got}")
 
     # ---- merge ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def bounded_memory(self, limit: str) -> Iterator[None]:
+        """Hold the engine's own memory to `limit` (e.g. "1GB") for a bulk write; the engine
+        spills rather than caches. A no-op where the engine runs elsewhere."""
+        yield
+
     def compact(self, fqn: str) -> None:
         """Leave a table compact after a bulk write, so the next commands do not pay for it
         (DuckDB: a checkpoint); a no-op where the engine manages its own storage."""

@@ -6,13 +6,15 @@ DuckDB lets one process hold the file for writing and then no other process may 
 
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import logging
 import re
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -195,6 +197,17 @@ class DuckDBWarehouse(Warehouse):
         if dupes:
             cur.execute(f"DROP TABLE {source}").fetchall()
         return total - replaced, replaced
+
+    @contextlib.contextmanager
+    def bounded_memory(self, limit: str) -> Iterator[None]:
+        # DuckDB caches pages up to 80% of RAM by default: a bulk import would hold the file
+        cur = self._cursor()
+        before = cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        cur.execute(f"SET memory_limit = '{limit}'")
+        try:
+            yield
+        finally:
+            cur.execute(f"SET memory_limit = '{before}'")
 
     def compact(self, fqn: str) -> None:
         # a checkpoint writes the WAL into the file and merges the row groups a run of
