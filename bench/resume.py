@@ -98,12 +98,15 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(at)
                 killed = proc.poll() is None
                 proc.send_signal(signal.SIGKILL)
-                proc.wait()
+                _, err = proc.communicate()
+                if not killed and proc.returncode != 0:
+                    print(f"kill {i + 1}: the command had failed by itself (exit {proc.returncode}): "
+                          f"{err.decode().strip()[-300:]}", flush=True)
                 recorded = pending_backfills(db)
                 if not recorded and killed:  # killed before the request reached the warehouse
                     early += 1
-                    print(f"kill {i + 1}: at {at:.2f} s, before the command opened the warehouse: "
-                          "no trace of the request (its resume is a plain poll); not counted",
+                    print(f"kill {i + 1}: at {at:.2f} s, before the request was recorded (start-up, "
+                          "cost quote): nothing to resume, a plain poll follows; not counted",
                           flush=True)
                     continue
                 recover.append(run(db, server.url, "ingest", "databento", "--end", END))
@@ -122,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"cursors on record: {recorded}), resume {recover[-1]:.1f} s "
                       + "; ".join(note), flush=True)
             recover.sort()
-            print(f"{kills} kills ({early} before the command opened the warehouse, not counted): "
+            print(f"{kills} kills ({early} before the request was recorded, not counted): "
                   f"rows lost {lost}, duplicates {dupes}, rows differing {wrong}; time to recover "
                   f"median {recover[len(recover) // 2]:.1f} s, max {recover[-1]:.1f} s")
     finally:

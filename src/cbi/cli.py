@@ -154,12 +154,22 @@ def init_cmd() -> None:
 @app.command("verify")
 def verify_cmd(
     data: bool = typer.Option(False, "--data", help="Also run the data-quality gates."),
+    bigquery: bool = typer.Option(
+        False, "--bigquery",
+        help="Also check a real BigQuery project is ready: APIs, each role's credentials and "
+             "dataset access, maximum_bytes_billed, partition expiration (each with its fix)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table | csv | json"),
 ) -> None:
     """Check every expected table, its columns, types and partitioning; exit 1 on drift."""
     fmt = check_format(fmt)
     with open_warehouse(read_only=True) as wh:
         checks = wh.verify()
+        if bigquery:
+            from cbi.ops.readiness import readiness
+            from cbi.warehouse.base import Check
+
+            checks += [Check(r.subject, r.check, r.ok, r.detail + (f"; fix: {r.fix}" if r.fix and not r.ok else ""))
+                       for r in readiness(wh, get_settings())]
         quality_ok = True
         if data:
             from cbi.quality import print_report, run_gates

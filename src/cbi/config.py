@@ -145,6 +145,10 @@ class Settings(BaseSettings):
         3, description="Databento backfills: days of 1-minute bars before the end; older "
         "history comes as ohlcv-1h bars rolled up to daily bars by CME trading date.",
     )
+    max_backfill_cost_usd: float | None = Field(
+        25.0, description="Databento: a backfill whose cost (metadata.get_cost, quoted and printed "
+        "before any data is fetched) is above this many USD is refused; null = no cap.",
+    )
     databento_settlements: bool = Field(
         True, description="Databento: also fetch CME settlement prices (statistics schema) with "
         "every poll; daily bars then close at the settlement (close_source = 'settlement').",

@@ -193,9 +193,57 @@ def open_warehouse(read_only: bool = False, role: str = "collector"):
     from cbi.warehouse import connect
 
     lent = lent_warehouse()
+    job = _recorded_job()
     if lent is not None:
-        return lent.read_only_view() if read_only else lent
-    return connect(read_only=read_only, role=role)
+        wh = lent.read_only_view() if read_only else lent
+        return _Recording(wh, lent, job, None) if job else wh
+    wh = connect(read_only=read_only, role=role)
+    if job is None:
+        return wh
+    # A command run by hand leaves its run row and costs as a scheduled job does (18.6);
+    # a read-only one (export) writes them through a writable connection once it is done.
+    writer = (lambda: connect(role=role)) if read_only else None
+    return _Recording(wh, wh, job, writer)
+
+
+def _recorded_job() -> str | None:
+    from typer._click.globals import get_current_context
+
+    from cbi.ops.runs import command_job
+
+    ctx = get_current_context(silent=True)
+    return command_job(ctx.command_path) if ctx is not None else None
+
+
+class _Recording:
+    """`with open_warehouse() as wh:` for a recorded command: the warehouse itself inside the
+    block; the run row around it (`cbi.ops.runs.recorded_command`)."""
+
+    def __init__(self, wh: Any, owner: Any, job: str, writer: Any) -> None:
+        self.wh, self.owner, self.job, self.writer = wh, owner, job, writer
+        self._record: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.wh, name)
+
+    def __enter__(self) -> Any:
+        from cbi.config import get_settings
+        from cbi.ops.runs import recorded_command
+
+        record_on = self.owner if self.writer is None else self.wh
+        self._record = recorded_command(record_on, get_settings(), self.job, self.writer)
+        self._record.__enter__()
+        return self.wh
+
+    def __exit__(self, *exc: Any) -> bool:
+        here = lent_warehouse() is None  # a forwarded command's warehouse is the owner's
+        try:
+            if here and self.writer is not None:
+                self.wh.close()  # DuckDB: free the file for the writable connection
+            return bool(self._record.__exit__(*exc))
+        finally:
+            if here and self.writer is None:
+                self.wh.close()
 
 
 # ---- records ---------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def test_file_with_one_impossible_bar_is_refused_whole(wh, tmp_path):
     before = wh.query(f"SELECT * FROM {DAILY}")
     bad = tmp_path / "bad.csv"
     bad.write_text("date,symbol,open,high,low,close,volume\n"
-                   "2020-01-02,ZLH0,1,2,0.5,1.5,3\n"
+                   "2020-01-02,ZLH0,31,32,30.5,31.5,3\n"
                    "2020-01-03,ZLH0,30,31,29,30.5,10\n"
                    "2020-01-06,ZLH0,30,29,28,30.5,10\n")
     with pytest.raises(BarError) as err:

@@ -445,3 +445,57 @@ def test_a_kill_between_the_minute_merge_and_the_roll_up_is_found_and_finished(
     assert _snapshot(wh) == _snapshot(ref)
     wh.close()
     ref.close()
+
+
+def test_a_backfill_says_its_cost_first_and_stops_above_the_cap(wh, servers):
+    from cbi.feeds.databento_cost import CostLimitExceeded
+
+    clock, http, _ = servers
+    said = []
+    settings = settings_for(http, roots=["ZL"], max_backfill_cost_usd=1000.0)
+    databento.poll_job(wh, settings, start=OPEN_MARKET - dt.timedelta(days=10), progress=said.append)
+    assert "estimated cost $" in said[0] and "ZL" in said[0]
+    quoted = float(said[0].split("$")[1].replace(",", ""))
+    assert quoted > 0
+    assert any(r.get("schema") == "ohlcv-1m" for r in http.requests)
+    fetched = len(http.requests)
+    capped = settings_for(http, roots=["ES"], max_backfill_cost_usd=quoted / 1000)
+    with pytest.raises(CostLimitExceeded, match="above max_backfill_cost_usd"):
+        databento.poll_job(wh, capped, start=OPEN_MARKET - dt.timedelta(days=10))
+    assert len(http.requests) == fetched  # nothing fetched (cost quotes are not data requests)
+    assert wh.scalar(f"SELECT COUNT(*) FROM {TABLE} WHERE root = 'ES'") == 0
+
+
+def test_a_watermark_never_passes_the_end_a_capped_request_covered(wh, servers, monkeypatch):
+    """The available end moves back between the dataset-range answer and a get_range (422
+    data_end_after_available_end): the request is capped, and the watermark goes only to
+    the capped end, never to the end first planned."""
+    _, http, _ = servers
+    real = databento.available_end
+    first = real(databento.historical(settings_for(http)), settings_for(http))
+    answers = iter([first])
+    monkeypatch.setattr(databento, "available_end",
+                        lambda client, settings, schema="ohlcv-1m": next(answers, None) or real(client, settings, schema))
+    http.state.lag_minutes = 40  # the gateway now serves 38 minutes less than it said
+    settings = settings_for(http, roots=["ZL"], databento_settlements=False)
+    databento.poll_job(wh, settings, start=first - dt.timedelta(hours=2))
+    capped = real(databento.historical(settings), settings)
+    assert capped < first
+    assert get_watermark(wh, "databento", "ZL") == capped
+    assert wh.scalar(f"SELECT MAX(ts_event) FROM {TABLE}") < capped
+    assert databento.backfills(wh)  # the request is not done: its end is still ahead
+
+
+def test_polled_prices_outside_a_roots_band_are_quarantined_and_the_others_proceed(wh, servers):
+    _, http, _ = servers
+    settings = settings_for(http, roots=["ZL", "ES"], databento_settlements=False,
+                            price_bands={"ZL": [1.0, 10.0], "default": [-1e6, 1e6]})  # ZL trades ~45
+    start = OPEN_MARKET - dt.timedelta(hours=2)
+    result = databento.poll_job(wh, settings, start=start)
+    assert list(result["errors"]) == ["ZL"]
+    assert "outside the plausible band [1, 10] of root ZL" in result["errors"]["ZL"]
+    assert wh.scalar(f"SELECT COUNT(*) FROM {TABLE} WHERE root = 'ZL'") == 0
+    assert wh.scalar(f"SELECT COUNT(*) FROM {TABLE} WHERE root = 'ES'") == _expected(
+        ["ES"], start, get_watermark(wh, "databento", "ES"))
+    reasons = wh.query("SELECT reason FROM ops.quarantined_records").column(0).to_pylist()
+    assert reasons and all("plausible band [1, 10] of root ZL" in r for r in reasons)

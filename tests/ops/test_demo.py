@@ -82,3 +82,49 @@ def test_cbi_run_does_one_cycle_with_its_run_log(duckdb_url, monkeypatch):
     with connect(duckdb_url, read_only=True) as wh:
         done = wh.query("SELECT job FROM ops.pipeline_runs WHERE status = 'succeeded'")
     assert sorted(done.column("job").to_pylist()) == sorted([*CYCLE, "retention"])
+
+
+def test_demo_uses_the_configured_warehouse_and_never_clobbers_one_with_data(warehouse, tmp_path,
+                                                                          monkeypatch):
+    """18.2: `cbi -w URL demo` builds in that warehouse (BigQuery too) and says where; a
+    warehouse holding data is refused without --yes, nothing changed."""
+    import datetime as dt
+
+    import pyarrow as pa
+    from typer.testing import CliRunner
+
+    from cbi.cli import app
+    from cbi.ops import demo
+
+    ran: list[str] = []
+
+    def fake_cycle(run, options, echo, jobs=CYCLE):  # the pipeline itself is tested above
+        ran.append("cycle")
+        return demo.CycleReport()
+
+    monkeypatch.setattr(demo, "run_cycle", fake_cycle)
+    monkeypatch.chdir(tmp_path)
+    url = warehouse.url
+    if warehouse.engine == "duckdb":
+        warehouse.close()  # DuckDB: one process holds the file
+    runner = CliRunner()
+    folder = ["--folder", str(tmp_path / "d")]
+    if warehouse.engine == "duckdb":  # on the emulator each demo run's init costs ~15 s
+        said = runner.invoke(app, ["-w", url, "demo", "--no-serve", *folder])
+        assert said.exit_code == 0, said.output
+        assert f"demo warehouse: {url.split('?')[0]}" in said.output and ran == ["cycle"]
+        ran.clear()
+
+    from cbi.warehouse import connect
+
+    with connect(url) as wh:
+        wh.merge("market_data.futures_ohlcv_1d", pa.table({
+            "date": [dt.date(2024, 3, 8)], "root": ["ZL"], "symbol": ["ZLK4"], "close": [50.0]}))
+    refused = runner.invoke(app, ["-w", url, "demo", "--no-serve", *folder])
+    assert refused.exit_code == 2, refused.output
+    assert "already holds data" in refused.output and "market_data.futures_ohlcv_1d (1 rows)" in refused.output
+    assert ran == []  # refused before anything ran
+    forced = runner.invoke(app, ["-w", url, "demo", "--no-serve", "--yes", *folder])
+    assert forced.exit_code == 0, forced.output
+    assert f"demo warehouse: {url.split('?')[0]}" in forced.output and ran == ["cycle"]
+    assert not (tmp_path / "d" / "cbi.duckdb").exists()  # nothing built beside it

@@ -90,12 +90,14 @@ def _same(text: str, folder: Path, wrapped: bool = False) -> str:
     if wrapped:
         text = re.sub(r"\s+", "", text)
     text = text.replace(str(folder), "<wh>")
+    text = re.sub(r"\(run [0-9a-f]{32}\)", "(run <id>)", text)  # each run its own id
     return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}", "<ts>", text)
 
 
 def _timeless(text: str) -> str:
     """`cbi status` shows when rows were written and how long ago: equal up to the clock."""
     text = re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?(\+00:00)?", "<t>", text)
+    text = re.sub(r"\(\d+ s ago\)", "(<age>)", text)
     return re.sub(r"(_age_s\": )[\d.]+", r"\1<age>", text)
 
 

@@ -177,3 +177,68 @@ def test_full_row_batches_upsert_like_partial_ones(warehouse):
     assert partial.updated == 1
     row = snapshot(warehouse)[0]
     assert (row["close"], row["volume"]) == (80.0, 10)  # columns not in the batch keep their values
+
+
+def _param_cases():
+    import numpy as np
+    import pandas as pd
+
+    at = dt.datetime(2024, 3, 8, 14, 31, tzinfo=UTC)  # the second bar of `bars`
+    return {
+        # name: (value, predicate on the bars table that holds for exactly the second bar)
+        "numpy date": (np.datetime64("2024-03-08"), "DATE(ts_event) = @v AND close = 51.0"),
+        "numpy timestamp ns": (np.datetime64("2024-03-08T14:31:00.000000000"), "ts_event = @v"),
+        "numpy timestamp us": (np.datetime64(at.replace(tzinfo=None), "us"), "ts_event = @v"),
+        "pandas timestamp utc": (pd.Timestamp(at), "ts_event = @v"),
+        "pandas timestamp naive": (pd.Timestamp("2024-03-08 14:31"), "ts_event = @v"),
+        "numpy int64": (np.int64(1), "volume = 10 + @v"),
+        "numpy int32": (np.int32(11), "volume = @v"),
+        "numpy float64": (np.float64(51.0), "close = @v"),
+        "numpy float32": (np.float32(51.0), "close = @v"),
+        "numpy bool": (np.bool_(True), "(close = 51.0) = @v"),
+        "numpy str": (np.str_("ZLK4"), "symbol = @v AND close = 51.0"),
+        "arrow date": (pa.scalar(dt.date(2024, 3, 8)), "DATE(ts_event) = @v AND close = 51.0"),
+        "arrow timestamp": (pa.scalar(at, pa.timestamp("us", tz="UTC")), "ts_event = @v"),
+        "arrow int": (pa.scalar(11, pa.int64()), "volume = @v"),
+        "arrow float": (pa.scalar(51.0), "close = @v"),
+        "arrow string": (pa.scalar("ZLK4"), "symbol = @v AND close = 51.0"),
+        "numpy int array": (np.array([11], dtype=np.int64), "volume IN UNNEST(@v)"),
+    }
+
+
+def test_parameters_of_any_type_through_query_and_merge(warehouse):
+    """numpy, pandas and Arrow values go in as parameters (18.1), and a batch built of them
+    merges: one conversion in the warehouse layer serves both engines."""
+    import numpy as np
+    import pandas as pd
+
+    batch = pa.table({  # built the way the feeds build theirs: numpy and pandas columns
+        "ts_event": pa.array(np.array(["2024-03-08T14:30", "2024-03-08T14:31"], dtype="datetime64[ns]")),
+        "root": ["ZL", "ZL"], "symbol": np.array(["ZLK4", "ZLK4"]),
+        "instrument_id": pa.array(np.array([42, 42], dtype=np.int32)),
+        "open": pa.array(np.array([50.0, 51.0], dtype=np.float32)),
+        "high": [50.1, 51.1], "low": [49.9, 50.9], "close": np.array([50.0, 51.0]),
+        "volume": pa.array(np.array([10, 11], dtype=np.uint16)),
+        "ingest_timestamp": pa.array(pd.to_datetime(["2024-03-09", "2024-03-09"], utc=True)),
+    })
+    assert warehouse.merge(BARS, batch).inserted == 2
+    got_back = warehouse.query(f"SELECT ts_event, volume FROM {BARS} ORDER BY ts_event").to_pylist()
+    assert [r["volume"] for r in got_back] == [10, 11]
+    assert got_back[1]["ts_event"] == dt.datetime(2024, 3, 8, 14, 31, tzinfo=UTC)
+    failures = {}
+    for name, (value, predicate) in _param_cases().items():
+        try:
+            rows = warehouse.query(f"SELECT close FROM {BARS} WHERE {predicate}", {"v": value}).to_pylist()
+        except Exception as exc:  # noqa: BLE001 - collected: one report names every type that fails
+            failures[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        if rows != [{"close": 51.0}]:
+            failures[name] = f"rows {rows}"
+    assert not failures, failures
+    # the same values as parameters of a write (a merge's own range parameters are built from
+    # the batch; a DELETE … WHERE with a numpy date is what the feeds send)
+    warehouse.execute(f"DELETE FROM {BARS} WHERE DATE(ts_event) = @d AND volume = @n",
+                      {"d": np.datetime64("2024-03-08"), "n": np.int64(10)})
+    assert warehouse.query_rows(f"SELECT volume FROM {BARS} WHERE ts_event >= @t",
+                                {"t": pd.Timestamp("2024-03-08", tz="UTC")}) == [{"volume": 11}]
+    assert warehouse.scalar(f"SELECT COUNT(*) FROM {BARS} WHERE @t IS NULL", {"t": pd.NaT}) == 1

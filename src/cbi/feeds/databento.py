@@ -37,6 +37,7 @@ import zstandard
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from cbi import calendar
+from cbi.feeds import databento_cost
 from cbi.feeds.base import get_watermark, set_watermark
 from cbi.feeds import rollups
 from cbi.feeds.validate import (_CONTRACT, BarError, Limits, bar_limits, collapse_duplicates,
@@ -468,7 +469,12 @@ def poll_job(wh: Warehouse, settings: Any, **options: Any) -> dict[str, Any]:
             end = min(end, _utc(options["end"]))
         roots = [check_root_name(r) for r in (options.get("roots") or settings.roots)]
         start = _utc(options["start"]) if options.get("start") else None
-        if start is not None:
+        if start is not None:  # a backfill: quoted and capped before anything is fetched
+            quoted = databento_cost.quote(client, settings, roots, start, end, _call)
+            said = databento_cost.check(quoted, settings, roots, start, end)
+            log.info("%s", said)
+            if options.get("progress"):
+                options["progress"](said)
             for root in roots:  # remembered before any fetch: a kill cannot lose the request
                 remember_backfill(wh, root, start, end)
         limits = bar_limits(settings)

@@ -182,7 +182,8 @@ def collapse_duplicates(rows: pa.Table, key: list[str], source: str, row_offset:
     if rows.num_rows < 2:
         return rows
     keys = rows.select(key).to_pandas()
-    dup = keys.duplicated(keep=False).to_numpy()
+    # a row missing part of its key is not a duplicate: validation names it instead
+    dup = (keys.duplicated(keep=False) & keys.notna().all(axis=1)).to_numpy()
     if not dup.any():
         return rows
     fields = [c for c in rows.column_names if c not in set(ignore)]
@@ -195,7 +196,7 @@ def collapse_duplicates(rows: pa.Table, key: list[str], source: str, row_offset:
         if j == i:
             continue
         for name in fields:
-            a, b = frame[name].iloc[j], frame[name].iloc[i]
+            a, b = _plain(frame[name].iloc[j]), _plain(frame[name].iloc[i])
             if not (_same(a, b)):
                 shown = ", ".join(f"{c}={v}" for c, v in zip(key, k))
                 raise BarError(f"{source}: {row_label} {j + row_offset} and {row_label} {i + row_offset}, "
@@ -204,6 +205,11 @@ def collapse_duplicates(rows: pa.Table, key: list[str], source: str, row_offset:
                                "the batch is refused whole, nothing written")
         drop[i] = True
     return rows.filter(pa.array(~drop))
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (so a message shows 45.5, not np.float64)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -276,47 +282,58 @@ def problems(table: pa.Table, start: Any = None, end: Any = None,
     return rules
 
 
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
+    """(a code per row, -1 for null; the distinct values) of a string column."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    codes = np.asarray(encoded.indices.fill_null(-1), dtype=np.int64)
+    return codes, encoded.dictionary.to_pylist()
+
+
 def _symbol_rules(table: pa.Table) -> list[tuple[np.ndarray, str, str]]:
     rules = []
-    symbols = table.column("symbol")
-    roots = table.column("root") if "root" in table.column_names else None
-    unique = pc.unique(symbols).to_pylist()
-    for symbol in unique:
+    codes, symbols = _codes(table.column("symbol"))
+    if (codes < 0).any():
+        rules.append((codes < 0, "symbol", _symbol_problem(None)))
+    roots = None
+    if "root" in table.column_names:
+        root_codes, root_values = _codes(table.column("root"))
+        roots = (root_codes, {v: i for i, v in enumerate(root_values)})
+    for i, symbol in enumerate(symbols):
         problem = _symbol_problem(symbol)
-        mask = (np.asarray(pc.is_null(symbols)) if symbol is None
-                else np.asarray(pc.fill_null(pc.equal(symbols, symbol), False)))
         if problem:
-            rules.append((mask, "symbol", problem))
+            rules.append((codes == i, "symbol", problem))
         elif roots is not None:
             parsed = root_of(symbol)
-            wrong = mask & ~np.asarray(pc.fill_null(pc.equal(roots, parsed), False))
+            wrong = (codes == i) & (roots[0] != roots[1].get(parsed, -2))
             if wrong.any():
                 rules.append((wrong, "root", f"not the root of symbol {symbol!r} ({parsed})"))
     return rules
+
+
+def _root_masks(table: pa.Table) -> list[tuple[str, np.ndarray]]:
+    codes, values = _codes(table.column("root"))
+    return [(root, codes == i) for i, root in enumerate(values) if root]
 
 
 def _band_lows(table: pa.Table, limits: Limits | None) -> np.ndarray:
     lows = np.zeros(table.num_rows)
     if limits is None or "root" not in table.column_names:
         return lows
-    roots = table.column("root")
-    for root in pc.unique(roots).to_pylist():
-        band = limits.band(root) if root else None
+    for root, mine in _root_masks(table):
+        band = limits.band(root)
         if band and band[0] < 0:
-            lows[np.asarray(pc.fill_null(pc.equal(roots, root), False))] = band[0]
+            lows[mine] = band[0]
     return lows
 
 
 def _band_rules(table: pa.Table, prices: dict[str, np.ndarray], spread: np.ndarray,
                 limits: Limits) -> list[tuple[np.ndarray, str, str]]:
     rules = []
-    roots = table.column("root")
-    for root in pc.unique(roots).to_pylist():
-        band = limits.band(root) if root else None
+    for root, mine in _root_masks(table):
+        band = limits.band(root)
         if not band:
             continue
         lo, hi = band
-        mine = np.asarray(pc.fill_null(pc.equal(roots, root), False))
         for p in PRICES:
             x = prices[p]
             with np.errstate(invalid="ignore"):
@@ -331,21 +348,24 @@ def _band_rules(table: pa.Table, prices: dict[str, np.ndarray], spread: np.ndarr
 def _jump_rules(table: pa.Table, prices: dict[str, np.ndarray], spread: np.ndarray,
                 limits: Limits) -> list[tuple[np.ndarray, str, str]]:
     """A bar whose high or low is further from the previous close than `jump_factor` x the
-    range of the `jump_window` bars before it (at least `jump_floor` x the price)."""
+    range of the `jump_window` bars before it (at least `jump_floor` x the price). Bars are
+    taken per symbol in time order; calendar spreads (prices near zero) are left out."""
     import pandas as pd
 
     n, w = table.num_rows, max(int(limits.jump_window), 2)
-    if n <= w:
+    rows = np.flatnonzero(~spread)
+    if len(rows) <= w:
         return []
+    codes, _ = _codes(table.column("symbol"))
     time_name = "ts_event" if "ts_event" in table.column_names else "date"
-    frame = pd.DataFrame({
-        "symbol": table.column("symbol").to_pandas(), "t": table.column(time_name).to_pandas(),
-        "high": prices["high"], "low": prices["low"], "close": prices["close"], "i": np.arange(n)})
-    frame = frame[~spread].sort_values(["symbol", "t"], kind="stable")
-    if len(frame) <= w:
-        return []
-    position = frame.groupby("symbol", sort=False).cumcount().to_numpy()
-    high, low, close = (frame[c].to_numpy() for c in ("high", "low", "close"))
+    when = np.asarray(pc.fill_null(table.column(time_name).cast(
+        pa.int64() if time_name == "ts_event" else pa.int32()), 0)).astype(np.int64)
+    order = rows[np.lexsort((when[rows], codes[rows]))]
+    group = codes[order]
+    starts = np.r_[True, group[1:] != group[:-1]]
+    first = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
+    position = np.arange(len(order)) - first
+    high, low, close = prices["high"][order], prices["low"][order], prices["close"][order]
     trailing = (pd.Series(high).rolling(w).max() - pd.Series(low).rolling(w).min()).shift(1).to_numpy()
     previous = np.roll(close, 1)
     with np.errstate(invalid="ignore"):
@@ -355,7 +375,7 @@ def _jump_rules(table: pa.Table, prices: dict[str, np.ndarray], spread: np.ndarr
     if not jump.any():
         return []
     mask = np.zeros(n, bool)
-    mask[frame["i"].to_numpy()[jump]] = True
+    mask[order[jump]] = True
     return [(mask, "close", f"a single-bar jump beyond {limits.jump_factor:g} x the range of the "
                             f"previous {w} bars (rule: settings jump_factor, jump_window)")]
 

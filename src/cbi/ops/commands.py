@@ -90,10 +90,16 @@ def demo_cmd(
                                help="After predictions, serve the dashboard (--no-serve stops)."),
     folder: Path = typer.Option(Path("."), "--folder", help="Where the demo keeps its files."),
     days: int = typer.Option(1830, "--days", help="Days of sandbox history to backfill."),
+    yes: bool = typer.Option(False, "--yes",
+                             help="Write into the configured warehouse even if it holds data."),
 ) -> None:
-    """The whole pipeline on the sandbox (SIMULATED data), then the dashboard."""
+    """The whole pipeline on the sandbox (SIMULATED data), then the dashboard.
+
+    Uses the configured warehouse (-w, CBI_WAREHOUSE, cbi.toml) when one is set, else a
+    DuckDB file in --folder; a warehouse that already holds data is refused without --yes."""
+    from cbi.config import get_settings
     from cbi.console import progress
-    from cbi.ops.demo import CYCLE, run_demo
+    from cbi.ops.demo import CYCLE, configured_warehouse, run_demo
 
     with progress("demo", total=len(CYCLE)) as bar:
         def echo(line: str) -> None:
@@ -101,7 +107,8 @@ def demo_cmd(
             if line[:2] in ("+ ", "x ", "- "):
                 bar.advance(description=f"demo: {line[2:].split(':')[0]} done")
 
-        report = run_demo(folder, serve=serve, days=days, echo=echo)
+        report = run_demo(folder, serve=serve, days=days, echo=echo,
+                          warehouse=configured_warehouse(get_settings()), yes=yes)
     if not report.ok:
         raise typer.Exit(1)
 

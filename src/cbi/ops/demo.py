@@ -104,24 +104,73 @@ def demo_settings(folder: Path, **overrides: Any):
     return Settings(**{**values, **overrides})
 
 
+#: Tables whose rows mean a warehouse already holds someone's data (the demo would mix its
+#: SIMULATED rows into them).
+HELD = ("market_data.futures_ohlcv_1d", "market_data.databento_futures_ohlcv_1m",
+        "market_data.fred_economic_indicators", "ops.pipeline_runs")
+
+
+def configured_warehouse(settings) -> str | None:
+    """The warehouse the user chose (`-w`, CBI_WAREHOUSE or cbi.toml), None for the default:
+    the demo then keeps its own DuckDB file in its folder."""
+    return settings.warehouse if "warehouse" in settings.model_fields_set else None
+
+
+def refuse_clobber(wh, yes: bool) -> None:
+    """Stop before the demo writes SIMULATED rows into a warehouse that holds data, unless
+    the user said `--yes`."""
+    from cbi.errors import UsageError
+
+    held = {}
+    for fqn in HELD:
+        try:
+            n = wh.row_count(fqn) if wh.table_exists(fqn) else 0
+        except Exception:  # noqa: BLE001 - a table we cannot count is not a reason to refuse
+            n = 0
+        if n:
+            held[fqn] = n
+    if held and not yes:
+        listed = ", ".join(f"{fqn} ({n:,} rows)" for fqn, n in held.items())
+        raise UsageError(
+            f"refused: {wh.url.split('?')[0]} already holds data ({listed}); the demo would mix "
+            "SIMULATED sandbox rows into it. Point -w at a separate project or file for the "
+            "demo, or pass --yes to write there anyway; nothing changed")
+
+
 def run_demo(folder: Path, *, serve: bool = True, days: int = DEMO_DAYS, seed: int = 7,
-             echo: Callable[[str], None] = print) -> CycleReport:
-    """The whole pipeline on the sandbox in `folder`; then (with `serve`) the dashboard."""
+             echo: Callable[[str], None] = print, warehouse: str | None = None,
+             yes: bool = False) -> CycleReport:
+    """The whole pipeline on the sandbox in `folder`; then (with `serve`) the dashboard.
+
+    `warehouse`: the configured warehouse (BigQuery or another DuckDB file) instead of the
+    folder's own `cbi.duckdb`; one that already holds data is refused without `yes`.
+    """
     from cbi import sandbox
     from cbi.ops.runs import run_job
     from cbi.warehouse import connect
 
     folder.mkdir(parents=True, exist_ok=True)
     echo(f"cbi demo in {folder.resolve()}: {sandbox.SIMULATED}")
+    overrides = {"warehouse": warehouse} if warehouse else {}
+    settings = demo_settings(folder, sandbox_seed=seed, **overrides)
+    with connect(settings=settings) as probe:
+        if warehouse:
+            refuse_clobber(probe, yes)
+        where = probe.url.split("?")[0]
+        if probe.engine == "bigquery":
+            from cbi.warehouse import catalog
+
+            where += " (datasets " + ", ".join(catalog.DATASETS) + ")"
+    echo(f"demo warehouse: {where}")
     sb = sandbox.start_all(seed)
     try:
-        settings = demo_settings(folder, sandbox_seed=seed, **sb.settings_overrides())
+        settings = demo_settings(folder, sandbox_seed=seed, **overrides, **sb.settings_overrides())
         t0 = time.monotonic()
         with connect(settings=settings) as wh:
             wh.init()
             report = run_cycle(lambda job, opts: run_job(wh, settings, job, **opts),
                                backfill_options(days), echo)
-            echo(f"batch part: {time.monotonic() - t0:.0f}s")
+            echo(f"batch part: {time.monotonic() - t0:.0f}s; tables written to {where}")
             if serve and report.ok:
                 _serve(settings, wh, echo)
         return report

@@ -10,6 +10,7 @@ few minutes, and any command that runs a job here) finds its process gone, rewri
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import inspect
 import json
@@ -20,7 +21,7 @@ import threading
 import time
 import uuid
 from importlib import import_module
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pyarrow as pa
 
@@ -115,6 +116,64 @@ def run_job(wh, settings, name: str, **options: Any) -> dict[str, Any]:
         log.info("job %s succeeded in %.1fs: %s rows read, %s written", name,
                  time.monotonic() - t0, result.get("rows_read", 0), result.get("rows_written", 0))
         return {"run_id": run_id, **result}
+
+
+#: Commands run by hand that leave a run row and their query costs as a job does (18.6):
+#: the first word of the command (`cbi ingest databento` -> "ingest").
+RECORDED_COMMANDS = frozenset({"ingest", "features", "export", "train", "predict", "sentiment"})
+
+
+def command_job(path: str) -> str | None:
+    """The run-log job name of a command path ("cbi ingest databento" -> "ingest databento"),
+    None for a command that is not recorded (reads, init, status…)."""
+    words = path.split()[1:]  # the first word is the program's name
+    return " ".join(words) if words and words[0] in RECORDED_COMMANDS else None
+
+
+@contextlib.contextmanager
+def recorded_command(wh, settings, name: str, writer: Callable[[], Any] | None = None,
+                     **details: Any) -> Iterator[None]:
+    """A command run by hand, recorded as `run_job` records a job: its `running` row first,
+    then `succeeded`/`failed` with its query costs and alerts.
+
+    `writer`: for a command that holds a read-only connection, a function that opens a
+    writable one once the command is done (DuckDB lets one process hold the file either way,
+    not both); only the finished row is written then. Recording never fails the command: a
+    warehouse not yet initialised, say, has nowhere to put the row.
+    """
+    run_id = uuid.uuid4().hex
+    started = dt.datetime.now(UTC)
+    info = {"command": name, "by_hand": True, **details, **process_identity()}
+    live = writer is None and not getattr(wh, "read_only", False)
+    _ACTIVE.add(run_id)
+    if live:
+        try:
+            _write(wh, run_id, name, started, "running", details=info)
+        except Exception as exc:  # noqa: BLE001 - no run log here (not initialised…)
+            log.debug("no run row for %s: %s", name, exc)
+            live = False
+            writer = None
+    outcome: tuple[str, str | None, str] = ("succeeded", None, "job_failed")
+    try:
+        yield
+    except BaseException as exc:
+        outcome = ("failed", redact(f"{type(exc).__name__}: {exc}"), alert_kind(exc))
+        raise
+    finally:
+        _ACTIVE.discard(run_id)
+        try:
+            if live:
+                _finish(wh, settings, run_id, name, started, outcome[0], {"command": name},
+                        outcome[1], outcome[2])
+            elif writer is not None:
+                pending = list(getattr(wh, "job_costs", None) or [])
+                with writer() as out:
+                    if hasattr(out, "job_costs"):
+                        out.job_costs.extend(pending)
+                    _finish(out, settings, run_id, name, started, outcome[0], {"command": name},
+                            outcome[1], outcome[2])
+        except Exception as exc:  # noqa: BLE001 - the command's own outcome matters more
+            log.warning("could not record the run of %s: %s", name, exc)
 
 
 def _alert_kind(exc: BaseException) -> str:  # old name; the errors know their alert kind

@@ -2,7 +2,7 @@
 
 Serves `/v0/metadata.get_dataset_range`, `/v0/timeseries.get_range` (zstd DBN, parent
 symbology, ohlcv-1m, ohlcv-1h, and statistics with the settlement price of every outright
-after each trading date's close) and `/v0/symbology.resolve` from `databento_data`, with
+after each trading date's close), `/v0/metadata.get_cost` and `/v0/symbology.resolve` from `databento_data`, with
 HTTP basic auth on the sandbox key. Data ends `lag_minutes` before now, as the real API may
 not serve the last minutes; an `end` past it gets 422 `data_end_after_available_end`.
 
@@ -33,6 +33,8 @@ from cbi.sandbox.faults import Faults
 SANDBOX_API_KEY = "db-" + "SandboxKeyForLocalTesting0000"  # fake; split so key scanners pass
 DATASET = "GLBX.MDP3"
 SCHEMAS = ("ohlcv-1m", "ohlcv-1h", "statistics")
+#: The sandbox's price of data, per GB (the order of Databento's usage-based CME pricing).
+USD_PER_GB = 1.0
 
 
 @dataclass
@@ -86,7 +88,8 @@ class Handler(BaseHTTPRequestHandler):
         route = urlsplit(self.path).path
         routes = {"/v0/metadata.get_dataset_range": self._dataset_range,
                   "/v0/timeseries.get_range": self._get_range,
-                  "/v0/symbology.resolve": self._resolve}
+                  "/v0/symbology.resolve": self._resolve,
+                  "/v0/metadata.get_cost": self._cost}
         try:
             self._authenticate()
             if route not in routes:
@@ -141,6 +144,19 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self._send(200, body, "application/octet-stream")
+
+    def _cost(self, params: dict[str, str]) -> None:
+        """What the request would cost: its bytes (records x 56, estimated from the
+        simulated sessions' minutes) at USD_PER_GB, as Databento prices usage."""
+        _check_dataset(params)
+        start = _parse_ts(params["start"])
+        end = _parse_ts(params.get("end") or str(self.server.state.available_end_ns()))
+        schema = params.get("schema")
+        per_session = {"ohlcv-1m": 23 * 60 * 4, "ohlcv-1h": 23 * 4, "statistics": 3}.get(schema, 0)
+        roots = [x.removesuffix(".FUT") for x in params.get("symbols", "").split(",") if x]
+        sessions = sum(len(data.trading_dates(r, start, end)) for r in roots if r in data.ROOTS)
+        cost = sessions * per_session * data.OHLCV_DTYPE.itemsize / 1e9 * USD_PER_GB
+        self._send(200, json.dumps(round(cost, 6)).encode(), "application/json")
 
     def _resolve(self, params: dict[str, str]) -> None:
         _check_dataset(params)

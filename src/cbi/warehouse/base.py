@@ -40,6 +40,70 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
+def python_value(value: Any) -> Any:
+    """One query-parameter value as the plain Python type both engines bind.
+
+    The pipeline hands over numpy scalars (`np.datetime64`, `np.int64`, `np.float64`…),
+    pandas ones (`Timestamp`, `NaT`, `NA`) and Arrow scalars; the BigQuery client serialises
+    only Python types (a numpy date fails inside it with "not JSON serializable") and DuckDB
+    binds some of them differently. A `datetime64` of day unit becomes a `date`, of a finer
+    unit a UTC `datetime`; NaT/NA become NULL; arrays become lists.
+    """
+    if value is None or isinstance(value, (str, bytes, bool)):
+        return value
+    if isinstance(value, pa.Scalar):
+        return python_value(value.as_py())
+    if isinstance(value, (pa.Array, pa.ChunkedArray)):
+        return [python_value(v) for v in value.to_pylist()]
+    if isinstance(value, np.ndarray):
+        return [python_value(v) for v in value]
+    if isinstance(value, (list, tuple)):
+        return [python_value(v) for v in value]
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            return None
+        unit = np.datetime_data(value.dtype)[0]
+        if unit in ("Y", "M", "W", "D"):
+            return value.astype("datetime64[D]").astype(dt.date)
+        micros = int(value.astype("datetime64[us]").astype(np.int64))
+        return _EPOCH + dt.timedelta(microseconds=micros)
+    if isinstance(value, np.timedelta64):
+        return None if np.isnat(value) else dt.timedelta(
+            microseconds=int(value.astype("timedelta64[us]").astype(np.int64)))
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.str_):
+        return str(value)
+    module = type(value).__module__
+    if module.startswith("pandas"):
+        import pandas as pd
+
+        if value is pd.NaT or value is pd.NA:
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime(warn=False)
+        if isinstance(value, pd.Timedelta):
+            return value.to_pytimedelta()
+        if isinstance(value, pd.Period):
+            return value.to_timestamp().date() if value.freqstr.startswith("D") else value.start_time.to_pydatetime()
+    return value
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def python_params(params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Query parameters with every value a plain Python type (see `python_value`): the one
+    conversion, applied where a warehouse takes parameters, for both engines."""
+    if not params:
+        return params
+    return {name: python_value(value) for name, value in params.items()}
+
+
 class WarehouseError(UsageError, RuntimeError):
     """A warehouse operation refused or failed; the message says what and why (exit 2)."""
 
@@ -250,7 +314,7 @@ class Warehouse(ABC):
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         """A read query (BigQuery SQL, `@name` parameters) as an Arrow table."""
         self._refuse_writes(sql)
-        result = self._run(sql, params)
+        result = self._run(sql, python_params(params))
         return result if result is not None else pa.table({})
 
     def _refuse_writes(self, sql: str) -> None:
@@ -260,6 +324,7 @@ class Warehouse(ABC):
 
     def _run_rolled_back(self, sql: str, params: dict[str, Any] | None) -> pa.Table | None:
         """Run a read inside a transaction that is always rolled back (where there are any)."""
+        params = python_params(params)
         if not self.SUPPORTS_TRANSACTIONS:
             return self._run(sql, params)
         self._run("BEGIN TRANSACTION", None)
@@ -275,7 +340,7 @@ class Warehouse(ABC):
     def query_rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """`query` as row dicts (what `Table.to_pylist` gives); an engine may skip Arrow."""
         self._refuse_writes(sql)
-        return self._run_rows(sql, params)
+        return self._run_rows(sql, python_params(params))
 
     def _run_rows(self, sql: str, params: dict[str, Any] | None) -> list[dict[str, Any]]:
         result = self._run(sql, params)
@@ -284,7 +349,7 @@ class Warehouse(ABC):
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
         """A statement that may write (DDL, DML)."""
         self._refuse_writes(sql)
-        self._run(sql, params)
+        self._run(sql, python_params(params))
 
     def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         table = self.query(sql, params)
@@ -423,7 +488,7 @@ class Warehouse(ABC):
         staged = conform(spec, rows)
         # Only engines with physical partitions gain from the range; on DuckDB the extra
         # predicate made a 1M-row upsert 6x slower (bench/warehouse.py).
-        params = partition_range(spec, staged) if self.SUPPORTS_PARTITION_OPTIONS else {}
+        params = python_params(partition_range(spec, staged)) if self.SUPPORTS_PARTITION_OPTIONS else {}
         sql = merge_sql(spec, [n for n in staged.column_names if n != ROW_ORDINAL], bool(params))
         result.inserted, result.updated = self._merge_staged(spec, staged, sql, params)
         result.rows_merged = result.inserted + result.updated

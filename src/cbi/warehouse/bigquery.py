@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cbi.warehouse.base import Warehouse, WarehouseError
+from cbi.warehouse.base import Warehouse, WarehouseError, python_params
 from cbi.warehouse.catalog import TableSpec, bigquery_type
 
 CREDENTIALS_HELP = (
@@ -33,6 +33,37 @@ CREDENTIALS_HELP = (
 
 class CostGuardError(WarehouseError):
     pass
+
+
+#: gRPC channel options of the Storage Read client: results of any size.
+GRPC_UNLIMITED = (("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1))
+
+
+def statement_label(sql: str) -> str:
+    """A short name for a statement in an error line: its kind and the first table it names."""
+    text = " ".join(sql.split())
+    kind = (text.split(" ", 1)[0] or "statement").upper()
+    match = re.search(r"\b(?:FROM|INTO|MERGE|TABLE|UPDATE|JOIN)\s+`?([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+)", text, re.I)
+    target = f" on {match.group(1)}" if match else ""
+    head = text if len(text) <= 80 else text[:77] + "..."
+    return f"{kind}{target} ({head})"
+
+
+def error_line(exc: BaseException) -> str:
+    """One line of a BigQuery client error: the server's message, without the request URL."""
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    errors = getattr(exc, "errors", None) or []
+    if errors and isinstance(errors[0], dict) and errors[0].get("message"):
+        message = errors[0]["message"]
+    line = " ".join(str(message).split())
+    return line if len(line) <= 400 else line[:397] + "..."
+
+
+def _client_errors() -> tuple[type[BaseException], ...]:
+    from google.api_core import exceptions as gexc
+    from google.auth import exceptions as aexc
+
+    return (gexc.GoogleAPIError, aexc.GoogleAuthError, TypeError, ValueError)
 
 
 @dataclass
@@ -154,7 +185,11 @@ class BigQueryWarehouse(Warehouse):
             BigQueryReadGrpcTransport,
         )
 
-        transport = BigQueryReadGrpcTransport(channel=grpc.insecure_channel(grpc_endpoint))
+        # No message size limit, as Google's own channel has: a read stream's response
+        # carries a whole Arrow record batch, which is over gRPC's default 4 MiB for wide or
+        # long results (ResourceExhausted otherwise).
+        channel = grpc.insecure_channel(grpc_endpoint, options=GRPC_UNLIMITED)
+        transport = BigQueryReadGrpcTransport(channel=channel)
         return bigquery_storage.BigQueryReadClient(transport=transport)
 
     def close(self) -> None:
@@ -171,24 +206,29 @@ class BigQueryWarehouse(Warehouse):
         )
 
     def dry_run_bytes(self, sql: str, params: dict[str, Any] | None = None) -> int:
-        job = self.client.query(sql, job_config=self._job_config(params, dry_run=True))
+        try:
+            job = self.client.query(sql, job_config=self._job_config(python_params(params), dry_run=True))
+        except _client_errors() as exc:
+            raise WarehouseError(f"BigQuery dry run of {statement_label(sql)} failed: {error_line(exc)}") from None
         self._record(job, dry_run=True)
         return int(job.total_bytes_processed or 0)
 
     def _run(self, sql: str, params: dict[str, Any] | None) -> pa.Table | None:
-        from google.api_core import exceptions as gexc
-
         guard_cost(self, sql, params)
         try:
             job = self.client.query(sql, job_config=self._job_config(params))
             job.result()
-        except gexc.GoogleAPICallError as exc:
-            raise WarehouseError(f"BigQuery: {getattr(exc, 'message', exc)}") from None
+        except _client_errors() as exc:
+            raise WarehouseError(f"BigQuery: {statement_label(sql)} failed: {error_line(exc)}") from None
         self._record(job)
         _note_writes(self.project, sql)
         if job.statement_type not in (None, "SELECT", "SCRIPT"):
             return None
-        return job.to_arrow(bqstorage_client=self._storage, create_bqstorage_client=False)
+        try:
+            return job.to_arrow(bqstorage_client=self._storage, create_bqstorage_client=False)
+        except _client_errors() as exc:
+            raise WarehouseError(f"BigQuery: reading the result of {statement_label(sql)} failed: "
+                                 f"{error_line(exc)}") from None
 
     def _record(self, job, dry_run: bool = False) -> None:
         self.job_costs.append(JobCost(
@@ -229,17 +269,25 @@ class BigQueryWarehouse(Warehouse):
         pq.write_table(rows, buf)
         buf.seek(0)
         config = self._bq.LoadJobConfig(source_format="PARQUET", write_disposition="WRITE_TRUNCATE")
+        step = f"loading the batch into {staging}"
         try:
             self.client.load_table_from_file(buf, f"{self.project}.{staging}", job_config=config).result()
             # One MERGE statement is atomic in BigQuery: the batch applies whole or not at all.
+            step = "MERGE"
             job = self.client.query(sql.replace("{staging}", staging), job_config=self._job_config(params))
             job.result()
             self._record(job)
             TABLES_WRITTEN.setdefault(self.project, set()).add(spec.fqn)
-        except Exception as exc:  # noqa: BLE001 - rewrapped with the table's name
+        except WarehouseError as exc:
             raise WarehouseError(f"merge into {spec.fqn} failed, nothing written: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - rewrapped with the table's name
+            raise WarehouseError(f"merge into {spec.fqn} failed ({step}), nothing written: "
+                                 f"{error_line(exc)}") from None
         finally:
-            self.client.delete_table(f"{self.project}.{staging}", not_found_ok=True)
+            try:
+                self.client.delete_table(f"{self.project}.{staging}", not_found_ok=True)
+            except _client_errors():  # noqa: S110 - the error above (or none) is what matters
+                pass
         stats = job.dml_stats
         if stats is not None:
             return int(stats.inserted_row_count), int(stats.updated_row_count)
