@@ -91,6 +91,7 @@ def _same(text: str, folder: Path, wrapped: bool = False) -> str:
         text = re.sub(r"\s+", "", text)
     text = text.replace(str(folder), "<wh>")
     text = re.sub(r"\(run [0-9a-f]{32}\)", "(run <id>)", text)  # each run its own id
+    text = re.sub(r"\"run_id\": \"[0-9a-f]{32}\"", "\"run_id\": \"<id>\"", text)  # hand runs are logged
     return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}", "<ts>", text)
 
 
@@ -98,7 +99,18 @@ def _timeless(text: str) -> str:
     """`cbi status` shows when rows were written and how long ago: equal up to the clock."""
     text = re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?(\+00:00)?", "<t>", text)
     text = re.sub(r"\(\d+ s ago\)", "(<age>)", text)
-    return re.sub(r"(_age_s\": )[\d.]+", r"\1<age>", text)
+    text = re.sub(r"(_age_s\": )-?[\d.]+", r'\1"<age>"', text)
+    # Each command run here is logged (`cbi ingest …` leaves its run row). Run alone, each is
+    # its own process on its own frozen clock (all start at the same instant), so runs of the
+    # same second come in either order: compare the runs, not their order.
+    try:
+        report = json.loads(text)
+    except ValueError:
+        return "\n".join(sorted(text.splitlines()))
+    for key in ("latest", "recent"):
+        if isinstance(report.get(key), list):
+            report[key] = sorted(report[key], key=lambda r: json.dumps(r, sort_keys=True))
+    return json.dumps(report, sort_keys=True)
 
 
 def _start_serve(folder: Path, env: dict[str, str]) -> subprocess.Popen:

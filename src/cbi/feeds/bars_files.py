@@ -104,7 +104,10 @@ def _csv_batches(path: Path, columns: list[str], root: str | None, batch_rows: i
 
 def _parquet_batches(path: Path, root: str | None, batch_rows: int) -> Iterator[Batch]:
     row = 1
-    for record_batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+    # no pre-buffering: with it the reader keeps every column chunk it has read (~45 MB per
+    # million bars), so memory would grow with the file instead of the batch
+    reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+    for record_batch in reader.iter_batches(batch_size=batch_rows):
         frame = record_batch.to_pandas()
         yield Batch(_from_frame(frame, path, root, row), row)
         row += len(frame)

@@ -91,12 +91,11 @@ def demo_cmd(
     folder: Path = typer.Option(Path("."), "--folder", help="Where the demo keeps its files."),
     days: int = typer.Option(1830, "--days", help="Days of sandbox history to backfill."),
     yes: bool = typer.Option(False, "--yes",
-                             help="Write into the configured warehouse even if it holds data."),
+                             help="Write into the configured warehouse (-w, cbi.toml) even if it holds data."),
 ) -> None:
-    """The whole pipeline on the sandbox (SIMULATED data), then the dashboard.
-
-    Uses the configured warehouse (-w, CBI_WAREHOUSE, cbi.toml) when one is set, else a
-    DuckDB file in --folder; a warehouse that already holds data is refused without --yes."""
+    """The whole pipeline on the sandbox (SIMULATED data), then the dashboard."""
+    # The configured warehouse (-w, CBI_WAREHOUSE, cbi.toml) when one is set, else a DuckDB
+    # file in --folder; a warehouse that already holds data is refused without --yes.
     from cbi.config import get_settings
     from cbi.console import progress
     from cbi.ops.demo import CYCLE, configured_warehouse, run_demo

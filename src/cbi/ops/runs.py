@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator
 import pyarrow as pa
 
 from cbi import jobs
-from cbi.errors import CbiError, alert_kind
+from cbi.errors import EXIT_USAGE, CbiError, alert_kind, exit_code
 from cbi.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,8 @@ def command_job(path: str) -> str | None:
 def recorded_command(wh, settings, name: str, writer: Callable[[], Any] | None = None,
                      **details: Any) -> Iterator[None]:
     """A command run by hand, recorded as `run_job` records a job: its `running` row first,
-    then `succeeded`/`failed` with its query costs and alerts.
+    then `succeeded`/`failed` with its query costs and alerts. A request refused as given
+    (exit 2) leaves no run row, only its costs.
 
     `writer`: for a command that holds a read-only connection, a function that opens a
     writable one once the command is done (DuckDB lets one process hold the file either way,
@@ -157,20 +158,32 @@ def recorded_command(wh, settings, name: str, writer: Callable[[], Any] | None =
     try:
         yield
     except BaseException as exc:
-        outcome = ("failed", redact(f"{type(exc).__name__}: {exc}"), alert_kind(exc))
+        # A request refused as given (exit 2: a missing file, a bad option; nothing changed)
+        # did not run: it leaves no run row, so `cbi status` does not count a typo as a
+        # failed job; its queries' costs are kept.
+        refused = exit_code(exc) == EXIT_USAGE
+        outcome = ("refused" if refused else "failed", redact(f"{type(exc).__name__}: {exc}"),
+                   alert_kind(exc))
         raise
     finally:
         _ACTIVE.discard(run_id)
         try:
-            if live:
-                _finish(wh, settings, run_id, name, started, outcome[0], {"command": name},
+            if outcome[0] == "refused":
+                from cbi.ops import cost
+
+                if live:
+                    wh.execute("DELETE FROM ops.pipeline_runs WHERE run_id = @run_id", {"run_id": run_id})
+                if not getattr(wh, "read_only", False):
+                    cost.flush_costs(wh, job=name)
+            elif live:
+                _finish(wh, settings, run_id, name, started, outcome[0], {"command": name, "by_hand": True},
                         outcome[1], outcome[2])
             elif writer is not None:
                 pending = list(getattr(wh, "job_costs", None) or [])
                 with writer() as out:
                     if hasattr(out, "job_costs"):
                         out.job_costs.extend(pending)
-                    _finish(out, settings, run_id, name, started, outcome[0], {"command": name},
+                    _finish(out, settings, run_id, name, started, outcome[0], {"command": name, "by_hand": True},
                             outcome[1], outcome[2])
         except Exception as exc:  # noqa: BLE001 - the command's own outcome matters more
             log.warning("could not record the run of %s: %s", name, exc)
