@@ -98,7 +98,7 @@ def _same(text: str, folder: Path, wrapped: bool = False) -> str:
 def _timeless(text: str) -> str:
     """`cbi status` shows when rows were written and how long ago: equal up to the clock."""
     text = re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?(\+00:00)?", "<t>", text)
-    text = re.sub(r"\(\d+ s ago\)", "(<age>)", text)
+    text = re.sub(r"\(-?\d+ s ago\)", "(<age>)", text)
     text = re.sub(r"(_age_s\": )-?[\d.]+", r'\1"<age>"', text)
     # Each command run here is logged (`cbi ingest …` leaves its run row). Run alone, each is
     # its own process on its own frozen clock (all start at the same instant), so runs of the
@@ -106,7 +106,8 @@ def _timeless(text: str) -> str:
     try:
         report = json.loads(text)
     except ValueError:
-        return "\n".join(sorted(text.splitlines()))
+        # a table: column widths follow the longest time shown; compare cells, not padding
+        return "\n".join(sorted(re.sub(r"[ ━─]+", " ", line) for line in text.splitlines()))
     for key in ("latest", "recent"):
         if isinstance(report.get(key), list):
             report[key] = sorted(report[key], key=lambda r: json.dumps(r, sort_keys=True))

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import zstandard
 
 from cbi import calendar
-from cbi.feeds import databento
+from cbi.feeds import databento, rollups
 from cbi.feeds.validate import BarError, check_bars, check_columns
 from cbi.transform import market
 from cbi.warehouse.base import Warehouse
@@ -269,6 +269,7 @@ def import_bars(wh: Warehouse, paths: list[Path], root: str | None = None,
     the file); then MERGE each, batch by batch, rebuild its daily bars and series, and leave
     the table compact. Daily rows move to their CME trading date (`redate_daily`); what
     moved, and a vendor continuous series' roll gaps, are reported in `notes`."""
+    rollups.finish_pending(wh)  # what a killed import left behind comes first
     with tempfile.TemporaryDirectory(prefix="cbi-import-") as spool, wh.bounded_memory(IMPORT_MEMORY):
         checked = [check_file(Path(p), root, batch_rows, Path(spool)) for p in paths]
         files = [write_file(wh, c) for c in checked]
@@ -325,6 +326,10 @@ def write_file(wh: Warehouse, checked: CheckedFile) -> dict[str, Any]:
             part = checked.daily.filter(pc.equal(checked.daily.column("root"), r))
             market.update_continuous(wh, r, pc.min(part.column("date")).as_py())
     elif checked.spool is not None:
+        dates = {r: (calendar.trading_date_of(r, lo), calendar.trading_date_of(r, hi))
+                 for r, (lo, hi) in checked.extents.items()}
+        for r, (first, last) in dates.items():  # a kill from here on: the next command finishes
+            rollups.mark(wh, r, first, last)
         with pa.OSFile(str(checked.spool)) as source:  # read, not mapped: mapped pages count as RSS
             spooled = pa.ipc.open_file(source)
             for i in range(spooled.num_record_batches):
@@ -332,6 +337,7 @@ def write_file(wh: Warehouse, checked: CheckedFile) -> dict[str, Any]:
                 inserted, updated = inserted + result.inserted, updated + result.updated
         for r, (lo, hi) in checked.extents.items():
             market.refresh_after_bars(wh, r, lo, hi)
+            rollups.clear(wh, r, *dates[r])
         wh.compact(checked.table)
     return {"file": str(checked.path), "table": checked.table, "rows": checked.rows,
             "inserted": inserted, "updated": updated}

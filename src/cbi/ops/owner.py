@@ -28,6 +28,7 @@ from typing import Any, Callable
 from urllib.parse import urlparse
 
 from cbi.errors import EXIT_FAILED, UsageError
+from cbi.ops import runs
 from cbi.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -70,15 +71,6 @@ def owner_files(settings) -> OwnerFiles | None:
     return OwnerFiles(db.with_name(db.name + ".owner.json"), db.with_name(db.name + ".owner.token"))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True
-
 
 def find_owner(settings, on_stale: Callable[[str], None] | None = None) -> Owner | None:
     """The running owner of the configured warehouse, or None.
@@ -97,7 +89,7 @@ def find_owner(settings, on_stale: Callable[[str], None] | None = None) -> Owner
     except (OSError, ValueError, KeyError, TypeError):
         _remove_stale(files, None, on_stale, "cbi serve's endpoint file is unreadable")
         return None
-    if not _alive(pid):
+    if not runs.alive(pid):
         _remove_stale(files, raw, on_stale, f"cbi serve (pid {pid}) is gone")
         return None
     try:

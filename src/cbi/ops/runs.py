@@ -203,7 +203,8 @@ def _pid_start(pid: int) -> str | None:
         return None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """True while a process with this PID exists (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -238,7 +239,7 @@ def abandoned_reason(row: dict[str, Any], exclusive: bool = False) -> str | None
     if host == HOST and isinstance(pid, int):
         if pid == os.getpid():
             return None if row.get("run_id") in _ACTIVE else f"{where} (this one) no longer runs it"
-        if not _alive(pid):
+        if not alive(pid):
             return f"{where} is gone"
         now_start = _pid_start(pid)
         if start is not None and now_start is not None and now_start != start:
