@@ -65,6 +65,30 @@ def test_demo_no_serve_on_a_fresh_folder_then_the_dashboard_serves_every_horizon
             body = client.get(f"/api/forecast/{horizon}").json()
             assert body["rows"], f"no forecasts for {horizon}: {body}"
             assert body["simulated"] is True
+    _the_normal_cycle_runs_after_the_demo(folder)
+
+
+def _the_normal_cycle_runs_after_the_demo(folder):
+    """Issue 12: `cbi run` in the demo folder right after the demo, with nothing hidden."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from cbi.cli import app
+    from cbi.config import reset_settings_cache
+
+    assert "sandbox = true" in (folder / "cbi.toml").read_text()
+    before, config = os.getcwd(), os.environ.get("CBI_CONFIG")
+    os.chdir(folder)
+    os.environ["CBI_CONFIG"] = str(folder / "cbi.toml")
+    reset_settings_cache()
+    try:
+        result = CliRunner().invoke(app, ["run"])
+    finally:
+        os.chdir(before)
+        os.environ["CBI_CONFIG"] = config or ""
+        reset_settings_cache()
+    assert result.exit_code == 0, result.output
 
 
 def test_cbi_run_does_one_cycle_with_its_run_log(duckdb_url, monkeypatch):

@@ -162,6 +162,8 @@ def run_demo(folder: Path, *, serve: bool = True, days: int = DEMO_DAYS, seed: i
 
             where += " (datasets " + ", ".join(catalog.DATASETS) + ")"
     echo(f"demo warehouse: {where}")
+    if not warehouse:
+        _keep_folder_settings(folder, echo)
     sb = sandbox.start_all(seed)
     try:
         settings = demo_settings(folder, sandbox_seed=seed, **overrides, **sb.settings_overrides())
@@ -176,6 +178,26 @@ def run_demo(folder: Path, *, serve: bool = True, days: int = DEMO_DAYS, seed: i
         return report
     finally:
         sb.stop()
+
+
+#: What the commands run later in a demo folder need to carry on where the demo left off.
+FOLDER_SETTINGS = """\
+# Written by `cbi demo`: this folder's warehouse holds SIMULATED sandbox data, so the commands
+# run here (cbi run, cbi job, cbi serve) keep using the sandbox, and the demo's one-year first
+# training window (`min_train_rows`). Remove this file before pointing the folder at live data.
+sandbox = true
+min_train_rows = 252
+"""
+
+
+def _keep_folder_settings(folder: Path, echo: Callable[[str], None]) -> None:
+    """A `cbi.toml` in the demo folder, unless one is there: `cbi run` after the demo then
+    runs the same cycle on the same sandbox (the demo's settings are not hidden options)."""
+    path = folder / "cbi.toml"
+    if path.exists():
+        return
+    path.write_text(FOLDER_SETTINGS)
+    echo(f"wrote {path}: sandbox = true, min_train_rows = 252 (for `cbi run` here later)")
 
 
 def _serve(settings, wh, echo: Callable[[str], None]) -> None:
