@@ -23,11 +23,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-import zstandard
 
 from cbi import calendar
 from cbi.feeds import databento, rollups
-from cbi.feeds.validate import BarError, check_bars, check_columns
+from cbi.feeds.validate import (BarError, bar_limits, check_bars, check_columns,
+                                collapse_duplicates, to_volume)
 from cbi.transform import market
 from cbi.warehouse.base import Warehouse
 
@@ -172,19 +172,14 @@ def _dbn_stream(path: Path) -> Iterator[Any]:
     with path.open("rb") as fh:
         if fh.read(4) == b"\x28\xb5\x2f\xfd":  # zstd frame magic
             fh.seek(0)
-            try:
-                with zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True) as reader:
-                    yield reader
-            except zstandard.ZstdError as exc:
-                raise BarError(f"{path}: the zstd stream is corrupt or truncated: {exc}; "
-                               "refused whole, nothing written") from None
+            yield databento.ZstdReader(fh, str(path))  # a frame cut short or corrupt: refused
             return
         fh.seek(0)
         yield fh
 
 
 def _daily_from_dbn(path: Path, root: str | None) -> pa.Table:
-    metadata, records = databento.decode_dbn(path.read_bytes())
+    metadata, records = databento.decode_dbn(path.read_bytes(), str(path))
     rows = databento.to_arrow(records, databento.symbol_map(metadata, root), FILE_SOURCE)
     daily = rows.append_column("date", pc.cast(rows.column("ts_event"), pa.date32()))
     return daily.drop_columns(["ts_event"]).append_column(
@@ -217,9 +212,7 @@ def _from_frame(frame: pd.DataFrame, path: Path, root: str | None, first: int = 
     columns["instrument_id"] = pa.nulls(len(frame), pa.int64())
     for name in PRICE_COLUMNS:
         columns[name] = pa.array(pd.to_numeric(frame[name], errors="coerce"), pa.float64())
-    volume = pd.to_numeric(frame["volume"], errors="coerce")
-    whole = volume.notna() & (volume == np.floor(volume.fillna(0)))
-    columns["volume"] = pa.array(volume.where(whole).astype("Int64"), pa.int64())
+    columns["volume"] = to_volume(frame["volume"])  # a 23-digit field: refused by name
     n = len(frame)
     columns["source"] = pa.repeat(pa.scalar(FILE_SOURCE), n)
     if "date" in columns:
@@ -285,8 +278,13 @@ def check_file(path: Path, root: str | None, batch_rows: int, spool: Path) -> Ch
     offset = 2 if label == "line" else 1
     checked = CheckedFile(path, table, label, 0)
     parts, writer = [], None
+    from cbi.config import get_settings
+
+    limits = bar_limits(get_settings())  # plausible dates, price bands per root, the jump rule
+    key = ["date", "symbol"] if table == market.DAILY else ["ts_event", "symbol"]
     for batch in batches:
-        check_bars(batch.rows, str(path), row_offset=batch.first, row_label=label)
+        batch.rows = collapse_duplicates(batch.rows, key, str(path), batch.first, label)
+        check_bars(batch.rows, str(path), row_offset=batch.first, row_label=label, limits=limits)
         checked.rows += batch.rows.num_rows
         if table == market.DAILY:
             parts.append(batch.rows)
@@ -320,11 +318,16 @@ def write_file(wh: Warehouse, checked: CheckedFile) -> dict[str, Any]:
     then the daily bars and the series of what was touched, then compact the table."""
     inserted = updated = 0
     if checked.daily is not None:
+        spans = {}
+        for r in pc.unique(checked.daily.column("root")).to_pylist():
+            part = pc.min_max(checked.daily.filter(pc.equal(checked.daily.column("root"), r)).column("date"))
+            spans[r] = (part["min"].as_py(), part["max"].as_py())
+            rollups.mark(wh, r, *spans[r], minutes=False)  # a kill before the series: finished later
         result = wh.merge(checked.table, checked.daily)
         inserted, updated = result.inserted, result.updated
-        for r in pc.unique(checked.daily.column("root")).to_pylist():
-            part = checked.daily.filter(pc.equal(checked.daily.column("root"), r))
-            market.update_continuous(wh, r, pc.min(part.column("date")).as_py())
+        for r, (lo, hi) in spans.items():
+            market.update_continuous(wh, r, lo)
+            rollups.clear(wh, r, lo, hi)
     elif checked.spool is not None:
         dates = {r: (calendar.trading_date_of(r, lo), calendar.trading_date_of(r, hi))
                  for r, (lo, hi) in checked.extents.items()}
