@@ -38,7 +38,7 @@ demo: setup
 	$(BIN)/cbi demo
 
 test: setup emulator browser
-	CBI_EMULATOR_PYTHON=$(abspath $(EMU))/venv/bin/python $(BIN)/pytest -q
+	CBI_EMULATOR_PYTHON=$(abspath $(EMU))/venv/bin/python $(BIN)/pytest -q -n 2  # two workers: two cores
 
 test-fast: setup
 	$(BIN)/pytest -q -m "not bigquery and not browser"
