@@ -412,11 +412,8 @@ databento.poll_job(wh, s, start=dt.datetime.fromisoformat(sys.argv[3]),
 
 def test_a_kill_between_the_minute_merge_and_the_roll_up_is_found_and_finished(
         tmp_path, servers, monkeypatch):
-    from typer.testing import CliRunner
-
-    from cbi.cli import app
-    from cbi.config import reset_settings_cache
     from cbi.quality import market_gates
+    from tests.feeds.test_rollups import assert_found_behind
 
     _, http, _ = servers
     start, end = OPEN_MARKET - dt.timedelta(hours=6), OPEN_MARKET - dt.timedelta(hours=1)
@@ -426,14 +423,8 @@ def test_a_kill_between_the_minute_merge_and_the_roll_up_is_found_and_finished(
     assert proc.returncode == -signal.SIGKILL
     wh = connect(url)
     assert wh.row_count(TABLE) > 0 and wh.row_count("market_data.futures_ohlcv_1d") == 0
-    assert {g.gate for g in market_gates(wh) if not g.ok} == {
-        "minutes rolled up to daily bars", "no pending roll-up"}
     wh.close()
-    monkeypatch.setenv("CBI_WAREHOUSE", url)
-    reset_settings_cache()
-    verify = CliRunner().invoke(app, ["verify", "--data"])
-    assert verify.exit_code == 1, verify.output
-    assert "minutes rolled up to daily bars" in verify.output
+    assert_found_behind(url, monkeypatch)
     wh = connect(url)
     settings = settings_for(http, roots=["ZL"], databento_settlements=False)
     result = databento.poll_job(wh, settings, end=end)  # the next command finishes it first

@@ -44,6 +44,21 @@ def _minute_file(path):
     return path
 
 
+def assert_found_behind(url: str, monkeypatch) -> None:
+    """Minutes without daily bars after a kill: the market gates and `cbi verify --data` say so."""
+    from cbi.cli import app
+
+    wh = connect(url)
+    assert {g.gate for g in market_gates(wh) if not g.ok} == {
+        "minutes rolled up to daily bars", "no pending roll-up"}
+    wh.close()
+    monkeypatch.setenv("CBI_WAREHOUSE", url)
+    reset_settings_cache()
+    verify = CliRunner().invoke(app, ["verify", "--data"])
+    assert verify.exit_code == 1, verify.output
+    assert "minutes rolled up to daily bars" in verify.output
+
+
 def _tables(wh):
     """Every row of the three tables, without the wall-clock stamps, in a stable order."""
     out = {}
@@ -57,7 +72,6 @@ def _tables(wh):
 
 def test_a_kill_after_the_minute_merge_is_found_by_verify_and_finished_by_the_next_import(
         tmp_path, monkeypatch):
-    from cbi.cli import app
     from cbi.feeds.bars_files import import_bars
 
     path = _minute_file(tmp_path / "m.csv")
@@ -67,15 +81,8 @@ def test_a_kill_after_the_minute_merge_is_found_by_verify_and_finished_by_the_ne
     wh = connect(url)
     assert wh.row_count(MINUTES) == 60 and wh.row_count(DAILY) == 0  # derived tables behind
     assert set(rollups.pending(wh)) == {"ZL"}
-    assert {g.gate for g in market_gates(wh) if not g.ok} == {
-        "minutes rolled up to daily bars", "no pending roll-up"}
     wh.close()
-
-    monkeypatch.setenv("CBI_WAREHOUSE", url)
-    reset_settings_cache()
-    verify = CliRunner().invoke(app, ["verify", "--data"])
-    assert verify.exit_code == 1, verify.output
-    assert "minutes rolled up to daily bars" in verify.output
+    assert_found_behind(url, monkeypatch)
 
     wh = connect(url)
     other = _minute_file(tmp_path / "again.csv")  # the next import, of anything, finishes it first
