@@ -5,8 +5,10 @@ weekdays back from 2026-11-27) is imported with `cbi ingest bars`; then, each in
 `cbi` process (seconds and peak RSS of that process): the first command after the import
 (`cbi init`, which touches no bars) and the same command on the settled warehouse,
 `cbi status` (the freshness check), appending one minute and one day of bars with
-`cbi ingest bars`, and an incremental `cbi features build`. Only the CLI is used, so the
-same script measures an older checkout too (`--src PATH` puts that checkout's `src` first).
+`cbi ingest bars`, and an incremental `cbi features build`. The settled command and `cbi
+status` run `--runs` times (median). Only the CLI is used, so the same script measures an
+older checkout too (`--src PATH` puts that checkout's `src` first); the minute table's row
+groups after the import are read from the file.
 
     .venv/bin/python -m bench.scale [--sizes 1000000 10000000] [--src /tmp/old/src] [--label after]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +37,9 @@ RUN = ("import runpy, sys, time; t = time.perf_counter(); sys.argv = ['cbi'] + s
        "    code = e.code\nelse:\n    code = 0\n"
        # VmHWM, not ru_maxrss: Linux carries the parent's high-water mark across fork and exec
        "hwm = [int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')][0]\n"
-       "print('BENCH', time.perf_counter() - t, hwm, code, file=sys.stderr)")
+       # CPU seconds too: on a shared machine they move far less than wall seconds
+       "import resource; r = resource.getrusage(resource.RUSAGE_SELF)\n"
+       "print('BENCH', time.perf_counter() - t, hwm, code, r.ru_utime + r.ru_stime, file=sys.stderr)")
 
 
 def minute_stamps(n: int, end: np.datetime64) -> np.ndarray:
@@ -76,8 +81,9 @@ def write_bars(path: Path, n: int, end: np.datetime64 = END) -> None:
             writer.write_table(pa.concat_tables(parts).sort_by("ts_event"))
 
 
-def cbi(url: str, src: str | None, *args: str, ok: tuple[str, ...] = ("0", "None")) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one `cbi` command in a fresh process."""
+def cbi(url: str, src: str | None, *args: str,
+        ok: tuple[str, ...] = ("0", "None")) -> tuple[float, float, float]:
+    """(seconds, peak RSS in MB, CPU seconds) of one `cbi` command in a fresh process."""
     env = {**os.environ, "CBI_WAREHOUSE": url, "CBI_SANDBOX": "false"}
     if src:
         env["PYTHONPATH"] = src
@@ -85,10 +91,30 @@ def cbi(url: str, src: str | None, *args: str, ok: tuple[str, ...] = ("0", "None
     line = [x for x in proc.stderr.splitlines() if x.startswith("BENCH ")][-1].split()
     if line[3] not in ok:
         raise SystemExit(f"cbi {' '.join(args)} failed: {proc.stdout[-500:]} {proc.stderr[-1500:]}")
-    return float(line[1]), int(line[2]) / 1024
+    return float(line[1]), int(line[2]) / 1024, float(line[4])
 
 
-def run_size(n: int, src: str | None, work: Path) -> dict[str, tuple[float, float]]:
+def median_of(runs: int, step) -> tuple[float, ...]:
+    """Each figure's median over `runs` runs of a step (the machine is shared)."""
+    got = [step() for _ in range(runs)]
+    return tuple(statistics.median(g[i] for g in got) for i in range(len(got[0])))
+
+
+def row_groups(path: Path) -> tuple[float, float]:
+    """(row groups, under-filled ones but the last) of the minute table, read from the file."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        counts = [n for _, n in con.execute(
+            "SELECT row_group_id, MAX(count) FROM pragma_storage_info("
+            "'market_data.databento_futures_ohlcv_1m') GROUP BY 1 ORDER BY 1").fetchall()]
+    finally:
+        con.close()
+    return float(len(counts)), float(sum(1 for n in counts[:-1] if n < 122_880))
+
+
+def run_size(n: int, src: str | None, work: Path, runs: int = 3) -> dict[str, tuple[float, float]]:
     history, minute, day = work / f"history-{n}.parquet", work / "minute.parquet", work / "day.parquet"
     write_bars(history, n)
     write_bars(minute, 3, END + np.timedelta64(60 * 24 * 3 + 1, "m"))  # Monday
@@ -98,10 +124,12 @@ def run_size(n: int, src: str | None, work: Path) -> dict[str, tuple[float, floa
     start = time.perf_counter()
     out["bulk import"] = cbi(url, src, "ingest", "bars", str(history))
     out["import rows/s"] = (n / (time.perf_counter() - start), 0.0)
+    out["row groups / under-filled after import"] = row_groups(work / f"w{n}.duckdb")
     out["first command after import (init)"] = cbi(url, src, "init")
-    out["same command, settled (init)"] = cbi(url, src, "init")
+    out["same command, settled (init)"] = median_of(runs, lambda: cbi(url, src, "init"))
     out["features build (first)"] = cbi(url, src, "features", "build")
-    out["status (freshness)"] = cbi(url, src, "status", ok=("0", "1"))  # 1: stale is an answer
+    out["status (freshness)"] = median_of(  # exit 1: stale is an answer
+        runs, lambda: cbi(url, src, "status", ok=("0", "1")))
     out["append a minute"] = cbi(url, src, "ingest", "bars", str(minute))
     out["append a day"] = cbi(url, src, "ingest", "bars", str(day))
     out["features build (incremental)"] = cbi(url, src, "features", "build")
@@ -113,19 +141,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--src", help="a checkout's src folder to measure instead")
     parser.add_argument("--label", default="this checkout")
+    parser.add_argument("--runs", type=int, default=3, help="runs of the repeatable steps (median)")
     args = parser.parse_args(argv)
     results = {}
     with tempfile.TemporaryDirectory(prefix="cbi-scale-") as tmp:
         for n in args.sizes:
-            results[n] = run_size(n, args.src, Path(tmp))
+            results[n] = run_size(n, args.src, Path(tmp), args.runs)
             print(json.dumps({"label": args.label, "size": n, **results[n]}), flush=True)
     steps = list(next(iter(results.values())))
-    print(f"\n{args.label}: seconds / peak RSS MB per step")
+    print(f"\n{args.label}: seconds (CPU seconds) / peak RSS MB per step")
     print("| step | " + " | ".join(f"{n:,}" for n in results) + " |")
     print("|---|" + "---|" * len(results))
     for step in steps:
         cells = [f"{results[n][step][0]:,.0f}" if "rows/s" in step else
-                 f"{results[n][step][0]:.2f} s / {results[n][step][1]:,.0f} MB" for n in results]
+                 "{:.0f} / {:.0f}".format(*results[n][step]) if "row groups" in step else
+                 "{:.2f} s ({:.2f}) / {:,.0f} MB".format(results[n][step][0], results[n][step][2],
+                                                         results[n][step][1]) for n in results]
         print(f"| {step} | " + " | ".join(cells) + " |")
 
 

@@ -111,7 +111,7 @@ def _initialised_bigquery(emulator) -> str:
 def bigquery_warehouse(_initialised_bigquery):
     """The shared initialised emulator project; the tables a test wrote are emptied after it."""
     from cbi.warehouse import connect
-    from cbi.warehouse.bigquery import TABLES_WRITTEN
+    from tests.bigquery_writes import TABLES_WRITTEN
 
     wh = connect(_initialised_bigquery)
     TABLES_WRITTEN.pop(wh.project, None)

@@ -345,3 +345,117 @@ def test_status_of_a_warehouse_without_bars_depends_on_the_frozen_hour_not_the_r
         closed = runner.invoke(app, ["-w", duckdb_url, "status"])
     assert open_market.exit_code == 1 and "STALE" in open_market.output
     assert closed.exit_code == 0, closed.output
+
+
+def _progress_on_a_terminal(monkeypatch):
+    """stderr's console as a terminal writing into a buffer: what progress draws there."""
+    import io
+
+    from cbi import console
+
+    buf = io.StringIO()
+    monkeypatch.setattr(console.stderr, "_file", buf)
+    monkeypatch.setattr(console.stderr, "_force_terminal", True)
+    return buf
+
+
+def test_long_commands_draw_counted_progress_on_stderr_never_stdout_and_none_with_q(
+        tmp_path, monkeypatch):
+    """File ingest (per file), features (per step), export (gates, then per file) and train
+    (per horizon × model, and per fold) each draw counts on stderr; stdout keeps only the
+    results; -q draws nothing."""
+    from tests.ops.test_forward import FRED_CSV, FRED_CSV2, _daily_bars_csv
+
+    monkeypatch.setenv("CBI_EXPORT_DIR", str(tmp_path / "exports"))
+    monkeypatch.setenv("CBI_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("CBI_MIN_TRAIN_ROWS", "200")
+    monkeypatch.setenv("CBI_RETRAIN_EVERY_DAYS", "252")
+    (tmp_path / "DFF.csv").write_text(FRED_CSV)
+    (tmp_path / "DGS10.csv").write_text(FRED_CSV2)
+    (tmp_path / "zl.csv").write_text(_daily_bars_csv())
+    url = f"duckdb:///{tmp_path}/cbi.duckdb"
+    assert runner.invoke(app, ["-w", url, "init"]).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    bars = runner.invoke(app, ["-w", url, "ingest", "bars", "zl.csv", "--root", "ZL"])
+    assert bars.exit_code == 0, bars.output
+    buf = _progress_on_a_terminal(monkeypatch)
+    steps = [
+        (["ingest", "fred", "--file", "DFF.csv", "DGS10.csv"], "importing 2 FRED file(s)", "4/4"),
+        (["features", "build"], "features build: training tables built", "4/4"),
+        (["export", "--horizon", "1w"], "export: prod 1w written", "2/2"),
+        (["train", "--model", "tree", "--horizon", "1w", "-f", "csv"], "tree 1w done", "1/1"),
+    ]
+    for argv, label, counts in steps:
+        buf.seek(0)
+        buf.truncate()
+        result = runner.invoke(app, ["-w", url, *argv])
+        assert result.exit_code == 0, (argv, result.output)
+        drawn = buf.getvalue()
+        assert label in drawn and counts in drawn, (argv, drawn)
+        assert label not in result.stdout and counts not in result.stdout, argv
+    assert "walk-forward tree 1w" in drawn  # the folds of each model, under the total
+    buf.seek(0)
+    buf.truncate()
+    quiet = runner.invoke(app, ["-q", "-w", url, "ingest", "fred", "--file", "DFF.csv"])
+    assert quiet.exit_code == 0 and buf.getvalue() == "" and quiet.stderr == ""
+    assert "DFF" in quiet.stdout
+
+
+def test_a_backfill_counts_roots_and_days():
+    """`cbi ingest databento`'s progress from the backfill's chunk messages: roots done of
+    all, and a root's days done of its range (--end given)."""
+    from cbi.feeds.market_commands import _chunks
+
+    class Bar:
+        def __init__(self, description="databento", total=None):
+            self.description, self.total, self.done, self.subs = description, total, 0, []
+
+        def update(self, completed, total=None, description=None):
+            self.done, self.total = completed, total if total is not None else self.total
+
+        def sub(self, description, total=None):
+            self.subs.append(Bar(description, total))
+            return self.subs[-1]
+
+    bar = Bar(total=2)
+    on = _chunks(bar, ["ZL", "ES"], "2026-11-11")
+    on("ZL ohlcv-1h 2026-11-01 00:00 -> 2026-11-06 00:00")
+    assert bar.done == 0 and (bar.subs[0].done, bar.subs[0].total) == (5, 10)
+    on("ZL ohlcv-1m 2026-11-06 00:00 -> 2026-11-11 00:00")
+    assert (bar.subs[0].done, bar.subs[0].total) == (10, 10)
+    on("ES ohlcv-1h 2026-11-01 00:00 -> 2026-11-03 00:00")
+    assert bar.done == 1 and (bar.subs[1].done, bar.subs[1].total) == (2, 10)
+    on("Databento backfill of ZL, ES: estimated cost $0.01")  # a note: counts unchanged
+    assert bar.done == 1
+
+
+def test_train_and_predict_print_records_in_each_format(tmp_path, monkeypatch):
+    import csv
+    import io
+    import json
+
+    from tests.builders import synthetic_bars, write_exports
+
+    monkeypatch.setenv("CBI_WAREHOUSE", f"duckdb:///{tmp_path}/cli.duckdb")
+    monkeypatch.setenv("CBI_EXPORT_DIR", str(tmp_path / "exports"))
+    monkeypatch.setenv("CBI_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("CBI_RETRAIN_EVERY_DAYS", "252")
+    write_exports(synthetic_bars(1300, seed=2), tmp_path / "exports", ["1w"])
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    trained = runner.invoke(app, ["train", "--model", "tree", "--horizon", "1w", "--format", "json"])
+    assert trained.exit_code == 0, trained.output
+    report = json.loads(trained.stdout)
+    assert [r["model"] for r in report["results"]] == ["tree", "random_walk", "drift"]
+    assert report["served"]["1w"]["served_by"] in ("tree", "random_walk", "drift")
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(
+        app, ["train", "--model", "tree", "--horizon", "1w", "-f", "csv"]).stdout)))
+    assert {r["model"] for r in rows} == {"tree", "random_walk", "drift"} and rows[0]["mase"]
+    predicted = runner.invoke(app, ["predict", "--horizon", "1w", "-f", "json"])
+    assert predicted.exit_code == 0 and json.loads(predicted.stdout)["rows_written"] == 10
+    assert runner.invoke(app, ["predict", "--horizon", "1w", "-f", "csv"]).stdout.startswith(
+        "horizon,model_version\n1w,")
+    assert runner.invoke(app, ["train", "-f", "yaml"]).exit_code == 2
+    full = runner.invoke(app, ["models", "list", "--surface", "full", "-f", "json"])
+    assert full.exit_code == 0 and json.loads(full.stdout) == []  # prod models only so far
+    prod = json.loads(runner.invoke(app, ["models", "list", "-f", "json"]).stdout)
+    assert prod and {m["surface"] for m in prod} == {"prod"}

@@ -104,3 +104,40 @@ def test_unknown_keys_get_a_did_you_mean_and_new_settings_are_documented(tmp_pat
         get_settings()
     assert Settings.model_fields["cron_log_dir"].description
     assert Settings.model_fields["bigquery_connect_timeout_s"].description
+
+
+def test_an_unknown_cbi_variable_is_refused_with_a_did_you_mean(monkeypatch):
+    monkeypatch.setenv("CBI_ROOT", '["ZL"]')
+    reset_settings_cache()
+    result = runner.invoke(app, ["config", "--format", "json"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == ("error: environment CBI_ROOT: unknown setting; "
+                             "did you mean CBI_ROOTS?\n")
+    monkeypatch.delenv("CBI_ROOT")
+    monkeypatch.setenv("CBI_NOTHING_LIKE_IT", "1")
+    reset_settings_cache()
+    result = runner.invoke(app, ["-v", "config"])
+    assert result.exit_code == 2 and "`cbi config` lists the settings" in result.stderr
+    assert "Traceback" in result.stderr  # -v: the traceback too
+
+
+def test_variables_that_are_not_settings_are_on_one_allow_list(monkeypatch):
+    """Every CBI_* name the code, the tests, the Makefile or CI use is a setting or on
+    NOT_SETTINGS; those on it are accepted."""
+    import re
+    from pathlib import Path
+
+    from cbi.config import NOT_SETTINGS, check_environment
+
+    repo = Path(__file__).resolve().parents[1]
+    here = Path(__file__).resolve()  # this file names unknown variables on purpose
+    files = [*repo.joinpath("src").rglob("*.py"),
+             *(p for p in repo.joinpath("tests").rglob("*.py") if p.resolve() != here),
+             *repo.joinpath("bench").rglob("*.py"), repo / "Makefile",
+             *(p for p in repo.joinpath(".ci").rglob("*") if p.is_file())]
+    used = {m for f in files for m in re.findall(r"\bCBI_[A-Z][A-Z0-9_]*[A-Z0-9]\b",
+                                                 f.read_text(errors="replace"))}
+    settings = {f"CBI_{name.upper()}" for name in Settings.model_fields}
+    assert used - settings - set(NOT_SETTINGS) == set()
+    assert {"CBI_TEST_NOW", "CBI_EMULATOR_PYTHON", "CBI_CONFIG"} <= set(NOT_SETTINGS)
+    check_environment({name: "x" for name in NOT_SETTINGS})  # accepted: no error

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from cbi.models.base import ModelError
 from cbi.models.registry import list_entries
-from cbi.models.sample_exports import synthetic_bars, write_exports
+from tests.builders import synthetic_bars, write_exports
 from cbi.models.train import train_job
 from cbi.predict import predict_job
 from cbi.warehouse import connect
@@ -90,10 +90,10 @@ def test_predict_without_a_model_says_train_first(duckdb_url, tmp_path):
 
 
 def test_cli_train_predict_and_list(tmp_path, monkeypatch):
-    from cbi import cli
+    from cbi import console
     from cbi.cli import app
 
-    monkeypatch.setattr(cli.console, "width", 200)  # the results table, unwrapped
+    monkeypatch.setattr(console.console, "width", 200)  # the results table, unwrapped
     monkeypatch.setenv("CBI_WAREHOUSE", f"duckdb:///{tmp_path}/cli.duckdb")
     monkeypatch.setenv("CBI_EXPORT_DIR", str(tmp_path / "exports"))
     monkeypatch.setenv("CBI_MODELS_DIR", str(tmp_path / "models"))

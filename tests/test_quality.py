@@ -50,6 +50,20 @@ def test_clean_data_passes_every_gate(built, settings):
     assert len(report.results) == 2 + 4 + 3 + 2 * (4 + 2)
 
 
+def test_gates_pass_clean_data_and_refuse_a_duplicate_on_each_engine(warehouse, settings):
+    """18.4: every gate's SQL on both engines, on the same small build: every gate passes but
+    the one an injected duplicate breaks, which names its sample row. The detailed refusals below use
+    DuckDB (`built`): each needs its own build, a dozen round trips on the emulator."""
+    warehouse.merge(CONTINUOUS, rolling_series(60))
+    features_job(warehouse, settings)
+    warehouse.execute(f"INSERT INTO {FEATURES} (date, symbol, databento_close) "
+                      "VALUES (DATE '2020-01-03', 'ZL', 50.0)")
+    report = gates(warehouse, settings)  # one run: each gate is a query on the emulator
+    assert len(report.results) == 2 + 4 + 3 + 2 * (4 + 2)
+    assert failed(report) == {(FEATURES, "unique keys")}  # every other gate passed
+    assert report.failed[0].samples == [{"date": dt.date(2020, 1, 3), "symbol": "ZL", "copies": 2}]
+
+
 def test_injected_duplicate_is_refused(built, settings):
     built.execute(f"INSERT INTO {FEATURES} (date, symbol, databento_close) VALUES (DATE '2020-01-03', 'ZL', 50.0)")
     report = gates(built, settings)

@@ -37,6 +37,15 @@ NEVER_EXPIRE: frozenset[str] = frozenset(
 )
 
 
+#: `CBI_*` environment variables that are deliberately not settings; any other `CBI_*` name
+#: that is not a setting is refused (a typo would otherwise be ignored in silence).
+NOT_SETTINGS: dict[str, str] = {
+    "CBI_CONFIG": "the settings file to read instead of ./cbi.toml (config_file)",
+    "CBI_TEST_NOW": "tests: the frozen clock of test subprocesses (tests/clock/sitecustomize.py)",
+    "CBI_EMULATOR_PYTHON": "tests/Makefile: the BigQuery emulator's Python (tests/emulator.py)",
+}
+
+
 def config_file() -> Path:
     """The TOML file read for settings: `CBI_CONFIG` or `./cbi.toml`."""
     return Path(os.environ.get("CBI_CONFIG", "cbi.toml"))
@@ -374,6 +383,7 @@ def load_settings(**values: Any) -> Settings:
 
     from cbi.errors import SettingsError
 
+    check_environment()
     try:
         return Settings(**values)
     except ValidationError as exc:
@@ -382,6 +392,26 @@ def load_settings(**values: Any) -> Settings:
         raise SettingsError(f"{config_file()}: not valid TOML: {exc}") from None
     except SourceError as exc:
         raise SettingsError(_explain_source(exc)) from None
+
+
+def check_environment(environ: Any = None) -> None:
+    """Refuse a `CBI_*` variable that is neither a setting nor on NOT_SETTINGS, with the
+    setting it probably meant (SettingsError: one line, exit 2)."""
+    import difflib
+
+    from cbi.errors import SettingsError
+
+    environ = os.environ if environ is None else environ
+    known = {f"CBI_{name.upper()}" for name in Settings.model_fields} | set(NOT_SETTINGS)
+    unknown = sorted(n for n in environ if n.upper().startswith("CBI_") and n.upper() not in known)
+    if not unknown:
+        return
+    name = unknown[0]
+    # Compared without the prefix, as TOML keys are: otherwise any name is "close" to them all.
+    close = difflib.get_close_matches(name.upper()[4:], sorted(k[4:] for k in known), n=1)
+    hint = f"; did you mean CBI_{close[0]}?" if close else "; `cbi config` lists the settings"
+    more = f" (and {len(unknown) - 1} more: {', '.join(unknown[1:])})" if len(unknown) > 1 else ""
+    raise SettingsError(f"environment {name}: unknown setting{hint}{more}")
 
 
 def _toml_line(key: str) -> int | None:

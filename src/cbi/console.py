@@ -19,8 +19,7 @@ import json
 import queue
 import sys
 import threading
-import time
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, ContextManager, Iterable, Iterator
 
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
@@ -35,6 +34,27 @@ TABLE_MAX_ROWS = 200
 
 _local = threading.local()
 _global_flags = {"verbose": False, "quiet": False}
+
+
+# ---- the sandbox stand-ins a feed command needs --------------------------------------------
+def _no_session(feed: str) -> ContextManager[Any]:
+    return contextlib.nullcontext()
+
+
+_feed_session: Callable[[str], ContextManager[Any]] = _no_session
+
+
+def install_feed_session(factory: Callable[[str], ContextManager[Any]]) -> None:
+    """The edge (`cbi.cli`) says how to start a feed's sandbox stand-ins; commands stay free
+    of the sandbox (the house rule) and only name the feed they reach."""
+    global _feed_session
+    _feed_session = factory
+
+
+def feed_session(feed: str) -> ContextManager[Any]:
+    """Around a command's work on feed `feed` (settings read inside the block): in sandbox mode
+    the feed's stand-ins run for the block's length; otherwise nothing happens."""
+    return _feed_session(feed)
 
 
 # ---- per-thread state: the forwarded command, its terminal, its flags --------------------------
@@ -61,7 +81,8 @@ def lend(wh: Any, out: queue.Queue, terminal: dict[str, Any] | None = None) -> I
 
 def set_flags(verbose: bool | None = None, quiet: bool | None = None) -> None:
     """-v/-q: for this forwarded command only, or for the process."""
-    flags = getattr(_local, "flags", None) if forwarded() else _global_flags
+    flags: dict[str, bool] = (getattr(_local, "flags", None) if forwarded() else None) \
+        or _global_flags
     if verbose is not None:
         flags["verbose"] = verbose
     if quiet is not None:
@@ -320,20 +341,36 @@ def print_records(records: Any, fmt: str = "table", *, columns: list[str] | None
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, default=str) + "\n")
+    sys.stdout.write(json.dumps(value, default=_plain) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what `json` does not know: numpy scalars as numbers, the rest as text."""
+    if hasattr(value, "item") and not isinstance(value, (dict, list)):
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            pass
+    return str(value)
     sys.stdout.flush()
 
 
 # ---- progress --------------------------------------------------------------------------------
 class _Progress:
+    """One bar of a progress display (a no-op when nothing is drawn): `advance`/`update` move
+    it, `step(label)` advances one named step, `sub` adds another bar to the same display."""
+
     def __init__(self, bars: Any, description: str, total: int | None) -> None:
-        self.bars, self.done, self.total = bars, 0, total
+        self.bars, self.done, self.total, self.description = bars, 0, total, description
         self.task = bars.add_task(description, total=total) if bars is not None else None
-        self.t0 = time.monotonic()
 
     def advance(self, n: int = 1, description: str | None = None) -> None:
         self.done += n
         self.update(self.done, description=description)
+
+    def step(self, label: str) -> None:
+        """One step done: the bar names it (`features build: merged`)."""
+        self.advance(description=f"{self.description}: {label}")
 
     def update(self, completed: int, total: int | None = None,
                description: str | None = None) -> None:
@@ -344,10 +381,15 @@ class _Progress:
             extra = {"description": description} if description else {}
             self.bars.update(self.task, completed=completed, total=self.total, **extra)
 
+    def sub(self, description: str, total: int | None = None) -> _Progress:
+        """Another bar under this one (a horizon's folds, a root's days)."""
+        return _Progress(self.bars, description, total)
+
 
 @contextlib.contextmanager
 def progress(description: str, total: int | None = None) -> Iterator[_Progress]:
-    """A progress bar on stderr (counts and ETA when the total is known) while the body runs.
+    """A progress display on stderr (never stdout: that is the results) while the body runs:
+    counts, and the time left when the total is known.
 
     Only on a terminal and without -q: in pipes, cron logs and tests it prints nothing.
     """

@@ -8,6 +8,7 @@ Exit codes (docs/operating.md lists them):
 - 0: done; 1: the work failed, or a health check did (a job, a feed, a quality gate, drift);
 - 2: the request cannot be run as given (arguments, settings, a refused query or input,
   a warehouse not initialised or held by another process), nothing changed;
+- 3: done, but some horizons were skipped (train, predict, a cycle): the others succeeded;
 - 130: interrupted (Ctrl-C).
 
 Errors of areas that predate this root (feeds, models, export) are mapped by class name in
@@ -19,7 +20,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_SKIPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class CbiError(Exception):

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from cbi.config import SURFACES
 from cbi.quality import QualityReport, run_gates
 from cbi.transform.training import training_table
-from cbi.warehouse import Warehouse
+from cbi.warehouse import Warehouse, catalog
 
 SQL = "cbi.transform.sql"
 META_KEY = b"cbi"  # one JSON document under this key of the Parquet footer
@@ -40,12 +40,14 @@ class QualityGateError(RuntimeError):
 
 
 def export_path(settings, surface: str, horizon: str) -> Path:
-    return Path(settings.export_dir) / f"zl_training_{surface}_allhistory_{horizon}.parquet"
+    return catalog.export_path(settings.export_dir, surface, horizon)
 
 
 def export_job(wh: Warehouse, settings, **options: Any) -> dict[str, Any]:
     """Gate, then export every surface x horizon. Options: `surfaces`, `horizons`, `start`,
-    `end`. Raises QualityGateError (and writes nothing) when a gate fails."""
+    `end`, `progress` (a callable(step): after the gates, then after each file). Raises
+    QualityGateError (and writes nothing) when a gate fails."""
+    step = options.get("progress") or (lambda label: None)
     surfaces = list(options.get("surfaces") or SURFACES)
     horizons = list(options.get("horizons") or settings.horizons)
     start, end = options.get("start"), options.get("end")
@@ -56,10 +58,12 @@ def export_job(wh: Warehouse, settings, **options: Any) -> dict[str, Any]:
                        previous_counts={k: v for k, v in previous.items() if v is not None})
     if not report.ok:
         raise QualityGateError(report)
+    step("quality gates passed")
     out = {"rows_read": 0, "rows_written": 0, "files": []}
     for surface, horizon in pairs:
         result = export_table(wh, training_table(surface, horizon),
                               export_path(settings, surface, horizon), start, end)
+        step(f"{surface} {horizon} written")
         out["rows_read"] += result["rows_read"]
         out["rows_written"] += result["rows_written"]
         out["files"].append(result)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any, Callable
 
-JOBS: dict[str, str] = {
-    "databento": "cbi.feeds.databento:poll_job",
-    "fred": "cbi.feeds.fred:fred_job",
-    "news": "cbi.feeds.news:news_job",
-    "features": "cbi.transform.features:features_job",
+from cbi.feeds import registry
+
+#: The jobs after the feeds, in the cycle's order.
+PIPELINE: dict[str, str] = {
+    "features": "cbi.jobs:features_job",
     "export": "cbi.export:export_job",
     "train": "cbi.models.train:train_job",
     "predict": "cbi.predict:predict_job",
@@ -21,8 +21,31 @@ JOBS: dict[str, str] = {
 }
 
 
+def all_jobs() -> dict[str, str]:
+    """Every job by name: the feeds' (from their registry lines), then the pipeline's."""
+    return {**registry.feed_jobs(), **PIPELINE}
+
+
+JOBS: dict[str, str] = all_jobs()  # as registered when cbi.jobs was first imported
+
+
 def job(name: str) -> Callable[..., dict[str, Any]]:
-    if name not in JOBS:
-        raise KeyError(f"unknown job {name!r}; jobs: {', '.join(JOBS)}")
-    module, fn = JOBS[name].split(":")
+    known = {**all_jobs(), **JOBS}  # a feed registered since import, and JOBS as it is now
+    if name not in known:
+        raise KeyError(f"unknown job {name!r}; jobs: {', '.join(known)}")
+    module, fn = known[name].split(":")
     return getattr(import_module(module), fn)
+
+
+def features_job(wh: Any, settings: Any, **options: Any) -> dict[str, Any]:
+    """The `features` job: a full build first re-scores the stored news with the current
+    sentiment scorer (news_sentiment is a view of the stored scores), then builds the
+    features (`cbi.transform.features.features_job`). Composed here, not in transform: the
+    transform reads the warehouse and never reaches into the feeds."""
+    from cbi.transform.features import features_job as build
+
+    if options.get("full"):
+        from cbi.feeds.sentiment_rescore import rescore_articles
+
+        rescore_articles(wh)
+    return build(wh, settings, **options)

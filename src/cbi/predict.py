@@ -28,6 +28,7 @@ from cbi.models.data import TrainingFrame, read_training
 from cbi.models.intervals import horizon_sigma, price_interval
 from cbi.models.registry import current_entries, entry_by_version, load_model, served_entries
 from cbi.models.train import pick_horizons
+from cbi.warehouse import catalog
 
 
 def predict_job(wh, settings: Settings, **options: Any) -> dict[str, Any]:
@@ -56,7 +57,7 @@ def predict_job(wh, settings: Settings, **options: Any) -> dict[str, Any]:
         batches[horizon] = pa.concat_tables(tables)
     written = 0
     for horizon, table in batches.items():
-        written += wh.merge(f"predictions.zl_predictions_{surface}_allhistory_{horizon}", table).rows_merged
+        written += wh.merge(catalog.predictions_table(surface, horizon), table).rows_merged
     return {"rows_read": rows_read, "rows_written": written, "models": chosen,
             "served_by": {h: served[h]["served_by"] for h in batches if h in served},
             "skipped": skipped}

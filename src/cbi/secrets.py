@@ -18,10 +18,15 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from cbi.errors import UsageError
+from cbi.feeds import registry
 
 SERVICE = "cbi"
 #: Secret names users set; each falls back to the environment variable of the same name.
-KNOWN = ("DATABENTO_API_KEY", "FRED_API_KEY", "NEWSAPI_KEY", "ALERT_WEBHOOK_URL")
+#: The feeds' keys come from their registry lines (`cbi.feeds.registry`).
+KNOWN = (*registry.key_names(), "ALERT_WEBHOOK_URL")
+#: The fixed fake key each feed sends in sandbox mode, and the only one its stand-in accepts
+#: (defined once, in the feed registry; `cbi.sandbox` imports them from here).
+SANDBOX_KEYS = registry.sandbox_keys()
 
 _seen: set[str] = set()
 #: Every masked form of every remembered secret, longest first (rebuilt on `remember`).
@@ -63,6 +68,23 @@ def get_secret(name: str) -> str | None:
     if value:
         remember(value)
     return value
+
+
+def sandbox_mode(settings: Any) -> bool:
+    """The one test of sandbox mode (simulated data): `sandbox = true`, set by the demo, the
+    tests or the user. A key's absence never decides: the live service's missing key is an
+    error naming it. (Which stand-ins run is `cbi.sandbox.session`'s business.)"""
+    return settings.sandbox is True
+
+
+def feed_key(settings: Any, name: str) -> str | None:
+    """The key a feed sends: the stand-in's fake key in sandbox mode (a real key never goes
+    to a stand-in), else the stored one; None when it is not set."""
+    if sandbox_mode(settings):
+        fake = registry.sandbox_keys()[name]
+        remember(fake)
+        return fake
+    return get_secret(name)
 
 
 def set_secret(name: str, value: str) -> None:

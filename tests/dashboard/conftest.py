@@ -16,6 +16,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from tests.builders import minute_bars
+
 UTC = dt.timezone.utc
 NOW = dt.datetime(2025, 6, 10, 15, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -67,15 +69,16 @@ def served(horizon: str, origin: dt.date, created: dt.datetime, close: float = 4
 
 
 def bars(root: str, symbols: list[str], minutes: int, end: dt.datetime, source: str) -> pa.Table:
-    rows = []
-    for m in range(minutes):
-        ts = end - dt.timedelta(minutes=minutes - 1 - m)
-        for j, sym in enumerate(symbols):
-            close = 45.0 + m * 0.01 + j
-            rows.append({"ts_event": ts, "root": root, "symbol": sym, "instrument_id": 100 + j,
-                         "open": close, "high": close + 0.05, "low": close - 0.05, "close": close,
-                         "volume": 10 * (j + 1) + m, "source": source, "ingest_timestamp": ts + dt.timedelta(seconds=30)})
-    return pa.Table.from_pylist(rows)
+    """`minutes` bars up to `end` for each symbol (the j-th a dollar above), ingested 30 s later."""
+    start = end - dt.timedelta(minutes=minutes - 1)
+    ingested = pa.array([start + dt.timedelta(minutes=m, seconds=30) for m in range(minutes)],
+                        pa.timestamp("us", tz="UTC"))
+    return pa.concat_tables([
+        minute_bars([45.0 + m * 0.01 + j for m in range(minutes)], [sym] * minutes, start=start,
+                    root=root, instrument_id=100 + j, spread=0.05,
+                    volume=[10 * (j + 1) + m for m in range(minutes)],
+                    source=[source] * minutes, ingest_timestamp=ingested)
+        for j, sym in enumerate(symbols)])
 
 
 def daily(root: str, symbols: list[str], end: dt.date, source: str) -> pa.Table:

@@ -388,3 +388,35 @@ def test_cbi_dashboard_command_is_registered():
 
     result = CliRunner().invoke(app, ["dashboard", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "--host" in result.output
+
+
+@pytest.mark.bigquery
+def test_every_route_answers_the_same_on_bigquery_as_on_duckdb(bigquery_warehouse, duckdb_url):
+    """18.4: the dashboard's queries on the production engine: the same filled warehouse on
+    the emulator and on DuckDB, every route of the API, the same JSON. The detailed cases
+    above read a DuckDB file: filling the emulator costs a MERGE round trip per table."""
+    from cbi.warehouse import connect
+    from tests.dashboard.conftest import fill
+
+    fill(bigquery_warehouse)
+    with connect(duckdb_url) as wh:
+        wh.init()
+        fill(wh)
+        duck = _answers(wh, duckdb_url)
+    bq = _answers(bigquery_warehouse, bigquery_warehouse.url)
+    assert duck.keys() == bq.keys() and all(duck.values())
+    assert (duck["/api/status"].pop("warehouse"), bq["/api/status"].pop("warehouse")) == (
+        "duckdb", "bigquery")  # the one answer that names the engine
+    for path in duck:
+        assert bq[path] == duck[path], path
+
+
+def _answers(wh, url: str) -> dict[str, object]:
+    paths = [*MODELS, "/api/forecast/1w", "/api/track-record/1w", "/api/history?root=ES&days=30"]
+    with TestClient(create_app(Settings(warehouse=url), warehouse=wh, clock=lambda: NOW)) as c:
+        out = {}
+        for path in paths:
+            r = c.get(path)
+            assert r.status_code == 200, (url.split("?")[0], path, r.text)
+            out[path] = r.json()
+    return out

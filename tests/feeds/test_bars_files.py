@@ -190,3 +190,75 @@ def test_a_truncated_dbn_file_is_refused_whole(tmp_path, wh):
     with pytest.raises(BarError, match="ends mid-record"):
         import_bars(wh, [path], batch_rows=500)
     assert wh.row_count("market_data.databento_futures_ohlcv_1m") == 0
+
+
+# ---- a bulk import leaves the table settled (issue 19) ---------------------------------------
+MINUTES = "market_data.databento_futures_ohlcv_1m"
+
+
+def _weekday_minutes(n: int, end: str = "2026-11-20T21:00") -> pa.Table:
+    """n ZL bars, one a minute over weekday sessions (23 h) back from `end`, oldest first."""
+    import numpy as np
+
+    stamps, day = [], np.datetime64(end, "D")
+    while sum(len(s) for s in stamps) < n:
+        if (day.view("int64") - 4) % 7 < 5:  # 1970-01-05 was a Monday
+            stamps.append(day.astype("datetime64[m]") + np.timedelta64(60, "m") + np.arange(23 * 60))
+        day -= np.timedelta64(1, "D")
+    ts = np.concatenate(stamps[::-1])[-n:]
+    price = 45.0 + 0.001 * (np.arange(n) % 100)
+    return pa.table({"ts_event": pa.array(ts.astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
+                     "symbol": ["ZLZ6"] * n, "open": price, "high": price + 0.01, "low": price - 0.01,
+                     "close": price, "volume": np.ones(n, np.int64)})
+
+
+def _layout(wh) -> list[tuple]:
+    """Where every segment of the minute table lies in the file (row group, rows, block)."""
+    return _duck(wh, "SELECT row_group_id, column_id, segment_id, count, block_id, block_offset "
+                 f"FROM pragma_storage_info('{MINUTES}') ORDER BY ALL")
+
+
+def _duck(wh, sql: str) -> list[tuple]:
+    """DuckDB's own statements (storage layout, settings), not the warehouse's SQL dialect."""
+    return wh._cursor().execute(sql).fetchall()
+
+
+def _next_command_checkpoints(wh) -> None:
+    """What any later writing command does: a write elsewhere, then a checkpoint on close."""
+    for sql in ("CREATE TABLE ops._cbi_probe (x INT)", "DROP TABLE ops._cbi_probe", "CHECKPOINT"):
+        _duck(wh, sql)
+
+
+def test_a_bulk_import_leaves_whole_row_groups_and_nothing_for_the_next_checkpoint(tmp_path, wh):
+    """Batches of 130,000 rows used to be written as a row group and a sliver of 7,120 rows
+    each, merged later by every writing command's checkpoint (100 merges each, seconds at
+    40M rows). The import writes whole row groups and checkpoints: the WAL is empty, every
+    row group but the last is full, and the next command's checkpoint moves nothing."""
+    path = tmp_path / "zl.parquet"
+    pq.write_table(_weekday_minutes(520_000), path)
+    import_bars(wh, [path], batch_rows=130_000)
+    counts = [n for _, n in _duck(
+        wh, f"SELECT row_group_id, MAX(count) FROM pragma_storage_info('{MINUTES}') "
+        "GROUP BY row_group_id ORDER BY row_group_id")]
+    assert sum(counts) == 520_000 and set(counts[:-1]) == {122_880}, counts
+    wal = tmp_path / "cbi.duckdb.wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    before = _layout(wh)
+    _next_command_checkpoints(wh)
+    assert _layout(wh) == before
+
+
+def test_an_upsert_import_leaves_its_thinned_row_groups_merged(tmp_path, wh):
+    """Re-importing every other minute deletes half of each row group; the import's own
+    checkpoint merges them all, even where DuckDB's cap on merges per checkpoint is low."""
+    rows = _weekday_minutes(500_000)
+    first, second = tmp_path / "all.parquet", tmp_path / "half.parquet"
+    pq.write_table(rows, first)
+    pq.write_table(rows.take(list(range(0, 500_000, 2))), second)
+    import_bars(wh, [first])
+    _duck(wh, "SET max_vacuum_tasks = 1")  # one merge per checkpoint: the rest would wait
+    import_bars(wh, [second])
+    assert wh.row_count(MINUTES) == 500_000
+    before = _layout(wh)
+    _next_command_checkpoints(wh)
+    assert _layout(wh) == before

@@ -490,3 +490,72 @@ def test_polled_prices_outside_a_roots_band_are_quarantined_and_the_others_proce
         ["ES"], start, get_watermark(wh, "databento", "ES"))
     reasons = wh.query("SELECT reason FROM ops.quarantined_records").column(0).to_pylist()
     assert reasons and all("plausible band [1, 10] of root ZL" in r for r in reasons)
+
+
+def _live_records(root: str, start: dt.datetime, end: dt.datetime) -> list:
+    """What the Live gateway sends for `root` in [start, end): a mapping per instrument before
+    its first bar, then the bars (the sandbox's own data, as databento_live serves it)."""
+    import databento_dbn as dbn
+
+    bars, symbols = databento_data.bars(7, [root], "ohlcv-1m", int(start.timestamp() * 1e9),
+                                        int(end.timestamp() * 1e9))
+    by_id = {i: s for s, i in symbols.items()}
+    out, mapped = [], set()
+    for bar in bars:
+        iid, ts = int(bar["instrument_id"]), int(bar["ts_event"])
+        if iid not in mapped:
+            out.append(dbn.SymbolMappingMsg(
+                publisher_id=databento_data.PUBLISHER_ID, instrument_id=iid, ts_event=ts,
+                stype_in=dbn.SType.PARENT, stype_in_symbol=f"{root}.FUT",
+                stype_out=dbn.SType.RAW_SYMBOL, stype_out_symbol=by_id[iid],
+                start_ts=ts, end_ts=ts + 86_400_000_000_000))
+            mapped.add(iid)
+        out.append(dbn.OHLCVMsg(rtype=dbn.RType.OHLCV_1M, publisher_id=databento_data.PUBLISHER_ID,
+                                instrument_id=iid, ts_event=ts, open=int(bar["open"]),
+                                high=int(bar["high"]), low=int(bar["low"]),
+                                close=int(bar["close"]), volume=int(bar["volume"])))
+    return out
+
+
+def test_backfill_poll_and_live_merge_write_the_same_on_each_engine(warehouse, servers):
+    """18.4: the feed's three write paths on both engines: a backfill (minute bars, their
+    roll-up, settlements), the poll that carries on from its watermark, and a Live batch's
+    merge. One root, one chunk each: a chunk costs a dozen round trips on the emulator; the
+    detailed cases above (faults, kills, many roots, hourly history) stay on DuckDB (`wh`)
+    for that reason (the demo's BigQuery test, tests/test_demo_bigquery.py, backfills
+    hourly history there)."""
+    _, http, _ = servers
+    settings = settings_for(http, roots=["CL"], databento_minute_days=1)
+    backfill_end = OPEN_MARKET - dt.timedelta(hours=3)
+    done = databento.poll_job(warehouse, settings, start=OPEN_MARKET - dt.timedelta(hours=6),
+                              end=backfill_end)
+    assert not done["errors"] and done["rows_written"] > 0
+    assert databento.backfills(warehouse) == {}  # the whole request committed: forgotten
+    backfilled = get_watermark(warehouse, "databento", "CL")
+    assert backfilled == backfill_end
+    minutes = warehouse.row_count(TABLE)
+    assert minutes > 0 and warehouse.row_count("market_data.futures_ohlcv_1d") > 0
+    assert warehouse.scalar("SELECT COUNT(*) FROM market_data.futures_continuous_1d "
+                            "WHERE root = 'CL'") > 0
+
+    poll_end = OPEN_MARKET - dt.timedelta(hours=2)
+    databento.poll_job(warehouse, settings, end=poll_end)  # no start: from the watermark
+    assert get_watermark(warehouse, "databento", "CL") == poll_end
+    assert warehouse.row_count(TABLE) == minutes + _expected(["CL"], backfilled, poll_end)
+
+    buffer = databento.LiveBuffer(["CL"])
+    live_end = poll_end + dt.timedelta(minutes=20)
+    for record in _live_records("CL", poll_end, live_end):
+        buffer.add(record)
+    assert buffer.flush(warehouse) > 0
+    assert warehouse.row_count(TABLE) == minutes + _expected(["CL"], backfilled, live_end)
+    newest = warehouse.scalar(f"SELECT MAX(ts_event) FROM {TABLE}")
+    assert get_watermark(warehouse, "databento", "CL") == newest
+    day = warehouse.query(  # the daily bar of the day holds the live minutes too
+        f"SELECT trading_date AS d, symbol, SUM(volume) AS v FROM {TABLE} "
+        "WHERE trading_date = (SELECT MAX(trading_date) FROM " + TABLE + ") "
+        "GROUP BY trading_date, symbol").to_pylist()
+    daily = {r["symbol"]: r["volume"] for r in warehouse.query(
+        "SELECT symbol, volume FROM market_data.futures_ohlcv_1d WHERE root = 'CL' AND date = @d",
+        {"d": day[0]["d"]}).to_pylist()}
+    assert daily == {r["symbol"]: r["v"] for r in day}

@@ -60,12 +60,8 @@ def test_bad_files_name_file_row_and_field(tmp_path, text, match):
     assert "bad.csv" in str(err.value)
 
 
-def test_reimport_is_idempotent_and_bad_file_writes_nothing(duckdb_url, real_data, tmp_path):
-    # DuckDB only: MERGE itself is conformance-tested in tests/warehouse; 1,000-row loads are slow there.
-    from cbi.warehouse import connect
-
-    warehouse = connect(duckdb_url)
-    warehouse.init()
+def test_reimport_is_idempotent_and_bad_file_writes_nothing(warehouse, real_data, tmp_path):
+    """On both engines (18.4): the import's MERGE, its idempotence and its all-or-nothing."""
     s = Settings()
     files = [real_data / "VIXCLS_newformat_to2021.csv", real_data / "DCOILWTICO_newformat_to2021.csv"]
     first = import_files(warehouse, s, files)

@@ -214,7 +214,7 @@ def _articles(rows: list[tuple]) -> pa.Table:
 def test_features_build_full_rescores_stored_articles(tmp_path):
     """news_sentiment is a view of the stored scores: re-scoring them rebuilds it."""
     from cbi.config import get_settings
-    from cbi.transform.features import features_job
+    from cbi.jobs import features_job
     from cbi.warehouse import connect
 
     wh = connect(f"duckdb:///{tmp_path}/cbi.duckdb")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cbi.config import Settings
-from cbi.models.sample_exports import synthetic_bars, write_exports
+from tests.builders import synthetic_bars, write_exports
 
 #: Small walk-forward for tests: a short first window, few refits.
 FAST = {"min_train_rows": 250}

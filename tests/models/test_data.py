@@ -8,7 +8,7 @@ import pytest
 
 from cbi.models.base import ModelError
 from cbi.models.data import read_training
-from cbi.models.sample_exports import FEATURE_HASH, real_bars, synthetic_bars, write_exports
+from tests.builders import FEATURE_HASH, real_bars, synthetic_bars, write_exports
 
 
 def test_real_export_reads_with_metadata_and_null_targets_last(real_data, tmp_path):

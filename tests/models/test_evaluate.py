@@ -10,7 +10,7 @@ from cbi.config import Settings
 from cbi.models.base import ModelError
 from cbi.models.data import read_training
 from cbi.models.evaluate import metrics, walk_forward, walk_forward_splits, with_intervals
-from cbi.models.sample_exports import synthetic_bars, write_exports
+from tests.builders import synthetic_bars, write_exports
 
 
 def test_splits_embargo_and_cover_every_row_after_the_first_window():

@@ -51,7 +51,7 @@ def test_rolling_dm_uses_only_pairs_known_at_the_origin_and_the_window():
 def planted_export(settings, signal: bool, n: int = 1000, seed: int = 8):
     """A 1w export whose only features are momentum ones; with `signal`, `rsi_14` holds the
     future 1w return (plus noise): a learner can skill; without, it is pure noise."""
-    from cbi.models.sample_exports import synthetic_bars, write_exports
+    from tests.builders import synthetic_bars, write_exports
 
     path = write_exports(synthetic_bars(n, seed=seed), settings.export_dir, ["1w"])["1w"]
     table = pq.read_table(path)
@@ -96,3 +96,11 @@ def test_gate_serves_the_random_walk_for_noise_and_the_learner_for_a_signal(sett
         # served rows where the random walk is served forecast no change
         rw = rows[rows["served_by"] == "random_walk"]
         assert np.allclose(rw["predicted_value"], rw["origin_close"])
+
+
+def test_rolling_dm_with_fewer_pairs_than_lags_gives_no_figure_instead_of_failing():
+    # a horizon with barely enough labelled rows (a short demo): 2 pairs, 20 lags
+    origin = np.array(["2026-01-05", "2026-01-06"], dtype="datetime64[D]")
+    target = np.array(["2026-02-02", "2026-02-03"], dtype="datetime64[D]")
+    stat, p = rolling_dm(np.array([0.1, -0.2]), origin, target, days=21, window=100, min_known=1)
+    assert np.isnan(stat).all() and np.isnan(p).all()

@@ -134,3 +134,22 @@ def test_cli_train_exit_status_says_a_horizon_was_skipped(tmp_path, monkeypatch,
     result = runner.invoke(app, ["train", "--model", "tree", "--horizon", "1w", "--horizon", "1m"])
     assert result.exit_code == SKIPPED_EXIT == 3, result.output
     assert "1m: skipped" in result.output and "1w: serves" in result.output
+
+
+def test_training_writes_backtests_and_report_on_each_engine(warehouse, settings, synthetic_exports):
+    """18.4: train's warehouse writes (backtest rows of every forecaster, the model report) and
+    a rerun that changes nothing, on both engines. The tree alone: the learners do not touch
+    the warehouse, so the cases above that train them all stay on DuckDB (`wh`)."""
+    first = train_job(warehouse, settings, model="tree", horizons=["1w"], **FAST)
+    rows = backtest_rows(warehouse)
+    served = first["served"]["1w"]["model_version"]
+    assert {r["model_version"] for r in rows} == {first["models"][0]["model_version"],
+                                                   "random_walk", "drift", served}
+    report = warehouse.query("SELECT forecaster, horizon FROM predictions.model_report").to_pylist()
+    assert {r["forecaster"] for r in report} >= {"served", "tree", "random_walk", "drift"}
+    assert first["rows_written"] == len(rows) + len(report) > 0
+    assert all(r["actual_value"] is not None and r["target_date"] > r["date"] for r in rows)
+    second = train_job(warehouse, settings, model="tree", horizons=["1w"], **FAST)
+    assert second["served"]["1w"]["model_version"] == served
+    assert backtest_rows(warehouse) == rows  # same keys, same values: nothing added
+    assert warehouse.row_count("predictions.model_report") == len(report)

@@ -108,11 +108,10 @@ def test_the_plan_grants_each_role_what_its_code_touches():
 def test_commands_run_as_the_role_that_covers_them():
     import inspect
 
-    from cbi import cli
-    from cbi.ops import runs
+    from cbi.ops import core_commands, runs
 
     assert runs.role_for("train") == runs.role_for("predict") == "training"
-    assert 'role="operator"' in inspect.getsource(cli.query_cmd)
+    assert 'role="operator"' in inspect.getsource(core_commands.query_cmd)
     assert set(runs.JOB_ROLES.values()) | {"collector"} <= set(iam.ROLE_ACCESS)
     assert all("roles/bigquery.readSessionUser" in r for r in iam.PROJECT_ROLES.values())
     assert "bigquerystorage.googleapis.com" in iam.APIS

@@ -205,7 +205,10 @@ def test_commands_while_serve_runs_go_through_the_owner_then_sigterm_keeps_whole
             f"r=httpx.Client(timeout=None).send(httpx.Request('POST','http://127.0.0.1:{owner_port}/jobs/slow_batches',"
             "json={'batches':40,'pause':0.2},headers={'Authorization':'Bearer '+sys.argv[1]}),stream=True);[sys.stdout.write(l+'\\n') for l in r.iter_lines()]"), token],
             stdout=subprocess.PIPE, text=True)
-        time.sleep(2.5)
+        # SIGTERM once the job has written a batch (not after a fixed sleep: on a busy machine
+        # the client may not even have connected by then).
+        while "batch 0 written" not in client.stdout.readline():
+            assert client.poll() is None, "the job stream ended before its first batch"
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
         client.wait(timeout=30)

@@ -8,21 +8,10 @@ import pyarrow as pa
 import pytest
 
 from cbi.warehouse import WarehouseError, catalog, connect
+from tests.builders import minute_bars as bars
 
 BARS = "market_data.databento_futures_ohlcv_1m"
 UTC = dt.timezone.utc
-
-
-def bars(closes, symbols=None, start=dt.datetime(2024, 3, 8, 14, 30, tzinfo=UTC)):
-    n = len(closes)
-    symbols = symbols or ["ZLK4"] * n
-    ts = [start + dt.timedelta(minutes=i) for i in range(n)]
-    return pa.table({
-        "ts_event": pa.array(ts, pa.timestamp("us", tz="UTC")),
-        "root": ["ZL"] * n, "symbol": symbols, "instrument_id": [42] * n,
-        "open": closes, "high": [c + 0.1 for c in closes], "low": [c - 0.1 for c in closes],
-        "close": closes, "volume": [10] * n,
-    })
 
 
 def snapshot(wh, fqn=BARS):

@@ -65,8 +65,9 @@ def surface(settings: Settings) -> str:
 
 
 def table_of(kind: str, settings: Settings, horizon: str) -> str:
-    """`predictions.zl_{kind}_{surface}_allhistory_{horizon}`, checked against the catalogue."""
-    return catalog.table(f"predictions.zl_{kind}_{surface(settings)}_allhistory_{horizon}").fqn
+    """The `predictions` or `backtest` table of the served surface, named by the catalogue."""
+    named = {"predictions": catalog.predictions_table, "backtest": catalog.backtest_table}[kind]
+    return named(surface(settings), horizon)
 
 
 # ---- prices ------------------------------------------------------------------------------

@@ -39,6 +39,11 @@ VENDOR_CLOSE = "vendor"
 
 #: Rows per batch of a 1-minute file: memory is bounded by this, not by the file.
 BATCH_ROWS = 250_000
+#: Rows per write: whole DuckDB row groups (122,880 rows each). A commit of a row group or
+#: more is written as row groups of its own, so a write of 250,000 left one of 4,240 rows;
+#: at 40M rows the hundreds of those were merged by the next commands' checkpoints (100
+#: merges per checkpoint), each paying seconds and a GB. Whole groups leave nothing to merge.
+WRITE_ROWS = 2 * 122_880
 DBN_RECORD = databento.OHLCV_DTYPE.itemsize
 #: The warehouse engine's own memory during a bulk import (DuckDB spills past it).
 IMPORT_MEMORY = "512MB"
@@ -335,8 +340,10 @@ def write_file(wh: Warehouse, checked: CheckedFile) -> dict[str, Any]:
             rollups.mark(wh, r, first, last)
         with pa.OSFile(str(checked.spool)) as source:  # read, not mapped: mapped pages count as RSS
             spooled = pa.ipc.open_file(source)
-            for i in range(spooled.num_record_batches):
-                result = wh.merge(checked.table, pa.Table.from_batches([spooled.get_batch(i)]))
+            batches = (pa.Table.from_batches([spooled.get_batch(i)])
+                       for i in range(spooled.num_record_batches))
+            for rows in _chunks(batches, WRITE_ROWS):
+                result = wh.merge(checked.table, rows)
                 inserted, updated = inserted + result.inserted, updated + result.updated
         for r, (lo, hi) in checked.extents.items():
             market.refresh_after_bars(wh, r, lo, hi)
@@ -344,6 +351,22 @@ def write_file(wh: Warehouse, checked: CheckedFile) -> dict[str, Any]:
         wh.compact(checked.table)
     return {"file": str(checked.path), "table": checked.table, "rows": checked.rows,
             "inserted": inserted, "updated": updated}
+
+
+def _chunks(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """The same rows in the same order, in tables of exactly `rows` (the last may be short);
+    slices, not copies: memory stays within two batches."""
+    held: list[pa.Table] = []
+    count = 0
+    for table in tables:
+        held.append(table)
+        count += table.num_rows
+        while count >= rows:
+            joined = pa.concat_tables(held)
+            yield joined.slice(0, rows)
+            held, count = [joined.slice(rows)], count - rows
+    if count:
+        yield pa.concat_tables(held)
 
 
 def redate_daily(rows: pa.Table, path: Path, offset: int = 2,

@@ -1,35 +1,33 @@
-"""The feed seam: a `Source` plans its requests, fetches each, and normalises to Arrow.
+"""The feed seam: a `Source` plans its requests, fetches each, and normalises to Arrow;
+`run_feed` is the one loop that merges and then moves the watermark.
 
-A feed job is the same three steps for every outside source (Databento, FRED, NewsAPI):
+    for request in source.plan(wh, settings, **options):    # what to ask for, from watermarks
+        rows = source.normalize(request, source.fetch(request))   # outside world -> Arrow
+        wh.merge(source.table, rows)                          # whole batch or nothing
+        source.after_merge(wh, request, rows, result)         # e.g. roll-ups of the dates touched
+        set_watermark(wh, source.feed, request.cursor_key,    # only after the MERGE
+                      source.watermark(request, rows), source.details(request, rows))
 
-    for request in source.plan(wh, settings, **options):   # what to ask for, from watermarks
-        raw = source.fetch(request)                         # talk to the outside world
-        rows = source.normalize(request, raw)               # -> pyarrow.Table, validated
-        wh.merge(source.table, rows)                        # whole batch or nothing
-        set_watermark(wh, source.feed, request.cursor_key, request.end)  # only after the MERGE
-
-`run_source` is that loop; a source with its own needs (Databento rolls up daily bars after
-each batch) may write its own loop but keeps the watermark rule.
+A feed is registered once in `cbi.feeds.registry` (its job, key name and sandbox stand-ins);
+`SourceBase` gives the optional parts their defaults. Adding a feed: a module (or folder) with
+its client and `Source`, and one `Feed(...)` line in the registry.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
 import logging
 from dataclasses import dataclass, field
-from importlib import import_module
-from typing import Any, Iterable, Iterator, Protocol, runtime_checkable
+from typing import Any, Iterable, Protocol, runtime_checkable
 
 import pyarrow as pa
 
-from cbi.secrets import get_secret
-from cbi.warehouse.base import Warehouse
+from cbi.secrets import feed_key, sandbox_mode
+from cbi.warehouse.base import MergeResult, Warehouse
+from cbi.warehouse.watermarks import get_watermark, set_watermark  # noqa: F401 - the feeds' names
 
 log = logging.getLogger(__name__)
 
-CURSORS = "ops.feed_cursors"
 
 
 @dataclass(frozen=True)
@@ -44,10 +42,12 @@ class Request:
 
 @runtime_checkable
 class Source(Protocol):
-    """A feed. `feed` names it in ops.feed_cursors; `table` is the table its rows merge into."""
+    """A feed. `feed` names it in ops.feed_cursors; `table` is the table its rows merge into;
+    `secret` the key it sends (None: no key)."""
 
     feed: str
     table: str
+    secret: str | None
 
     def plan(self, wh: Warehouse, settings: Any, **options: Any) -> Iterable[Request]:
         """The requests still to make, starting from each cursor's watermark."""
@@ -61,69 +61,83 @@ class Source(Protocol):
         """Rows for `table` as Arrow (UTC timestamps); raise ValueError naming row and field."""
         ...
 
+    def after_merge(self, wh: Warehouse, request: Request, rows: pa.Table,
+                    result: MergeResult) -> None:
+        """What must follow the MERGE before the watermark moves (roll-ups, alerts)."""
+        ...
 
-def get_watermark(wh: Warehouse, feed: str, cursor_key: str) -> dt.datetime | None:
-    """How far `feed`/`cursor_key` has been committed (None when never)."""
-    return wh.scalar(
-        "SELECT watermark FROM ops.feed_cursors WHERE feed = @feed AND cursor_key = @key",
-        {"feed": feed, "key": cursor_key},
-    )
+    def watermark(self, request: Request, rows: pa.Table) -> dt.datetime | dt.date | None:
+        """Where the cursor moves once the rows are merged (None: it stays)."""
+        ...
 
+    def details(self, request: Request, rows: pa.Table) -> dict[str, Any] | None:
+        """JSON details stored beside the watermark."""
+        ...
 
-def set_watermark(wh: Warehouse, feed: str, cursor_key: str, watermark: dt.datetime,
-                  details: dict[str, Any] | None = None) -> None:
-    """Move a watermark (call only after the data it covers has been merged)."""
-    if isinstance(watermark, dt.date) and not isinstance(watermark, dt.datetime):
-        watermark = dt.datetime.combine(watermark, dt.time(), dt.timezone.utc)
-    row = pa.table({
-        "feed": [feed], "cursor_key": [cursor_key],
-        "watermark": pa.array([watermark], pa.timestamp("us", tz="UTC")),
-        "updated_at": pa.array([dt.datetime.now(dt.timezone.utc)], pa.timestamp("us", tz="UTC")),
-        "details": [json.dumps(details) if details else None],
-    })
-    wh.merge(CURSORS, row)
+    def records(self, raw: Any, rows: pa.Table) -> int:
+        """How many records the answer held (`rows_read`; rows may be fewer: duplicates)."""
+        ...
 
 
-def run_source(wh: Warehouse, source: Source, settings: Any, **options: Any) -> dict[str, int]:
-    """The plain feed loop: plan, fetch, normalise, merge, then move the watermark."""
-    read = written = 0
+class SourceBase:
+    """Defaults for a `Source`'s optional parts: nothing after the MERGE, the watermark moves
+    to the request's end, no details."""
+
+    secret: str | None = None
+
+    def after_merge(self, wh: Warehouse, request: Request, rows: pa.Table,
+                    result: MergeResult) -> None:
+        return None
+
+    def watermark(self, request: Request, rows: pa.Table) -> dt.datetime | dt.date | None:
+        return request.end
+
+    def details(self, request: Request, rows: pa.Table) -> dict[str, Any] | None:
+        return None
+
+    def records(self, raw: Any, rows: pa.Table) -> int:
+        return rows.num_rows
+
+
+def run_feed(wh: Warehouse, source: Source, settings: Any, **options: Any) -> dict[str, Any]:
+    """The feed loop, and the only place a feed's rows are merged and its watermark moved:
+    plan, fetch, normalise, merge, after-merge hook, then the watermark. `cursors` maps each
+    cursor to its rows, inserted and updated."""
+    totals: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "cursors": {}}
     for request in source.plan(wh, settings, **options):
-        rows = source.normalize(request, source.fetch(request))
-        read += rows.num_rows
-        if rows.num_rows:
-            result = wh.merge(source.table, rows)
-            written += result.inserted + result.updated
-        if request.end is not None:
-            set_watermark(wh, source.feed, request.cursor_key, request.end)
-    return {"rows_read": read, "rows_written": written}
+        raw = source.fetch(request)
+        rows = source.normalize(request, raw)
+        result = wh.merge(source.table, rows) if rows.num_rows else MergeResult(source.table)
+        source.after_merge(wh, request, rows, result)
+        mark = source.watermark(request, rows)
+        if mark is not None:
+            set_watermark(wh, source.feed, request.cursor_key, mark, source.details(request, rows))
+        totals["rows_read"] += source.records(raw, rows)
+        totals["rows_written"] += result.inserted + result.updated
+        totals["cursors"][request.cursor_key] = {
+            "rows": rows.num_rows, "inserted": result.inserted, "updated": result.updated}
+        log.info("%s %s: %d rows (%d new) from %s", source.feed, request.cursor_key,
+                 rows.num_rows, result.inserted, request.start or "the beginning")
+    return totals
 
 
-def use_sandbox(settings: Any, key: str | None = None) -> bool:
-    """Sandbox (simulated data) only when asked: `sandbox = true` (the demo and tests set it).
-    Otherwise the live service, whose missing key is an error naming it: a key's absence never
-    switches a feed to simulated data. (`key` is accepted for old callers and ignored.)"""
-    return settings.sandbox is True
 
 
-@contextlib.contextmanager
-def json_endpoint(settings: Any, *, secret: str, base_url: str, default_url: str,
-                  sandbox_module: str, sandbox_key: str, label: str,
-                  error: type[Exception]) -> Iterator[tuple[str, str, str]]:
-    """(key, base_url, label) of the live API, or of the sandbox: the configured sandbox URL,
-    or a sandbox started here (and stopped after) when the URL is still the live default."""
-    key = get_secret(secret)
-    server = None
-    if use_sandbox(settings, key):
-        key, label = sandbox_key, f"{label}-sandbox"
-        if base_url.rstrip("/") == default_url:
-            server = import_module(sandbox_module).start(seed=settings.sandbox_seed)
-            base_url = server.url
-        log.info("%s: sandbox mode (simulated data) at %s", label, base_url)
-    elif key is None:
+def endpoint(settings: Any, *, secret: str, url_setting: str, label: str,
+             error: type[Exception]) -> tuple[str, str, str]:
+    """(key, base_url, label) of the service the settings point at. In sandbox mode: the fake
+    key and `<label>-sandbox`, and an endpoint still at the live default is refused (a fake key
+    never goes to the live service; `cbi.sandbox.session` starts the stand-ins). Otherwise the
+    stored key, whose absence is an error naming it."""
+    url = getattr(settings, url_setting)
+    key = feed_key(settings, secret)
+    if sandbox_mode(settings):
+        if url == type(settings).model_fields[url_setting].default:
+            raise error(f"sandbox = true but {url_setting} is the live service's {url}: run it "
+                        "through `cbi` (which starts the sandbox) or point it at a stand-in")
+        log.info("%s: sandbox mode (simulated data) at %s", label, url)
+        return str(key), url, f"{label}-sandbox"
+    if key is None:
         raise error(f"{secret} is not set (keychain or environment); "
                     "or set sandbox = true for simulated data")
-    try:
-        yield key, base_url, label
-    finally:
-        if server is not None:
-            server.stop()
+    return key, url, label

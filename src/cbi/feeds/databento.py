@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-import json
 import logging
 import queue
 import threading
@@ -38,14 +37,14 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from cbi import calendar
 from cbi.feeds import databento_cost
+from cbi.feeds.dbn import OHLCV_DTYPE
 from cbi.feeds.base import get_watermark, set_watermark
 from cbi.feeds import rollups
 from cbi.feeds.validate import (_CONTRACT, BarError, Limits, bar_limits, collapse_duplicates,
                                 root_of, split_bars)
-from cbi.sandbox.databento_data import OHLCV_DTYPE
-from cbi.feeds import base as feed_base
-from cbi.secrets import get_secret, redact
+from cbi.secrets import feed_key, redact, sandbox_mode
 from cbi.transform import market
+from cbi.warehouse import watermarks
 from cbi.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
@@ -65,16 +64,9 @@ class FeedError(RuntimeError):
 
 
 # ---- client ---------------------------------------------------------------------------------
-def use_sandbox(settings: Any) -> bool:
-    return feed_base.use_sandbox(settings, get_secret("DATABENTO_API_KEY"))
-
-
 def api_key(settings: Any) -> str:
-    if use_sandbox(settings):
-        from cbi.sandbox.databento_http import SANDBOX_API_KEY
-
-        return SANDBOX_API_KEY
-    key = get_secret("DATABENTO_API_KEY")
+    """The key to send: the stand-in's fake key in sandbox mode, else the stored one."""
+    key = feed_key(settings, "DATABENTO_API_KEY")
     if not key:
         raise FeedError("no Databento API key: set DATABENTO_API_KEY (keychain or environment), "
                         "or run with sandbox = true")
@@ -99,28 +91,15 @@ def _plain_http(client: db.Historical, gateway: str) -> None:
     client._gateway = gateway
 
 
-@contextlib.contextmanager
-def sandbox_endpoints(settings: Any, live: bool = False) -> Iterator[Any]:
-    """Settings whose gateways point at a running sandbox: the configured one, or one
-    started here for the duration when sandbox mode has none configured."""
-    if not use_sandbox(settings) or (settings.databento_gateway and
-                                     (not live or settings.databento_live_gateway)):
-        yield settings
+def check_endpoints(settings: Any, live: bool = False) -> None:
+    """In sandbox mode the gateways must name stand-ins (a fake key never goes to Databento):
+    `cbi.sandbox.session` starts them for the CLI, `cbi serve`, `cbi demo` and `cbi run`."""
+    if not sandbox_mode(settings):
         return
-    from cbi.sandbox import databento_http, databento_live
-
-    servers, update = [], {}
-    if not settings.databento_gateway:
-        servers.append(databento_http.start(seed=settings.sandbox_seed))
-        update["databento_gateway"] = servers[-1].url
-    if live and not settings.databento_live_gateway:
-        servers.append(databento_live.start(seed=settings.sandbox_seed))
-        update["databento_live_gateway"] = f"{servers[-1].host}:{servers[-1].port}"
-    try:
-        yield settings.model_copy(update=update)
-    finally:
-        for server in servers:
-            server.stop()
+    for name in ("databento_gateway",) + (("databento_live_gateway",) if live else ()):
+        if not getattr(settings, name):
+            raise FeedError(f"sandbox = true but {name} is unset (Databento's own): run it "
+                            "through `cbi` (which starts the sandbox) or point it at a stand-in")
 
 
 def _transient(exc: BaseException) -> bool:
@@ -304,7 +283,7 @@ def is_contract(symbol: str) -> bool:
 
 def source_of(settings: Any) -> str:
     """What rows fetched with these settings are: 'sandbox' (simulated) or 'databento'."""
-    return "sandbox" if use_sandbox(settings) else "databento"
+    return "sandbox" if sandbox_mode(settings) else "databento"
 
 
 def to_arrow(records: np.ndarray, symbols: dict[int, tuple[str, str]], source: str = "databento") -> pa.Table:
@@ -461,42 +440,42 @@ def poll_job(wh: Warehouse, settings: Any, **options: Any) -> dict[str, Any]:
     One root's bad records are quarantined and that root stops (its watermark stays before
     the batch); the other roots proceed, `errors` (root -> message) says what failed, and an
     alert (job_failed, subject databento:ROOT) stays open until that root next succeeds."""
-    with sandbox_endpoints(settings) as settings:
-        finished = rollups.finish_pending(wh)
-        client = historical(settings)
-        end = available_end(client, settings)
-        if options.get("end"):
-            end = min(end, _utc(options["end"]))
-        roots = [check_root_name(r) for r in (options.get("roots") or settings.roots)]
-        start = _utc(options["start"]) if options.get("start") else None
-        if start is not None:  # a backfill: quoted and capped before anything is fetched
-            quoted = databento_cost.quote(client, settings, roots, start, end, _call)
-            said = databento_cost.check(quoted, settings, roots, start, end)
-            log.info("%s", said)
-            if options.get("progress"):
-                options["progress"](said)
-            for root in roots:  # remembered before any fetch: a kill cannot lose the request
-                remember_backfill(wh, root, start, end)
-        limits = bar_limits(settings)
-        totals: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "requests": 0, "roots": {},
-                                  "errors": {}, "rollups_finished": finished}
-        for root in roots:
-            try:
-                counts = poll_root(wh, client, settings, root, end, None, options.get("progress"),
-                                   limits=limits)
-            except BarError as exc:  # isolation: this root stops, the others proceed
-                log.error("databento %s: %s", root, redact(str(exc)))
-                counts = {"rows_read": 0, "rows_written": 0, "requests": 0,
-                          **getattr(exc, "counts", {}), "error": redact(str(exc))}
-                totals["errors"][root] = counts["error"]
-                _root_alert(wh, settings, root, counts["error"])
-            else:
-                _root_alert(wh, settings, root, None)
-            totals["roots"][root] = counts
-            for key in ("rows_read", "rows_written", "requests"):
-                totals[key] += counts[key]
-        totals["simulated"] = use_sandbox(settings)
-        return totals
+    check_endpoints(settings)
+    finished = rollups.finish_pending(wh)
+    client = historical(settings)
+    end = available_end(client, settings)
+    if options.get("end"):
+        end = min(end, _utc(options["end"]))
+    roots = [check_root_name(r) for r in (options.get("roots") or settings.roots)]
+    start = _utc(options["start"]) if options.get("start") else None
+    if start is not None:  # a backfill: quoted and capped before anything is fetched
+        quoted = databento_cost.quote(client, settings, roots, start, end, _call)
+        said = databento_cost.check(quoted, settings, roots, start, end)
+        log.info("%s", said)
+        if options.get("progress"):
+            options["progress"](said)
+        for root in roots:  # remembered before any fetch: a kill cannot lose the request
+            remember_backfill(wh, root, start, end)
+    limits = bar_limits(settings)
+    totals: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "requests": 0, "roots": {},
+                              "errors": {}, "rollups_finished": finished}
+    for root in roots:
+        try:
+            counts = poll_root(wh, client, settings, root, end, None, options.get("progress"),
+                               limits=limits)
+        except BarError as exc:  # isolation: this root stops, the others proceed
+            log.error("databento %s: %s", root, redact(str(exc)))
+            counts = {"rows_read": 0, "rows_written": 0, "requests": 0,
+                      **getattr(exc, "counts", {}), "error": redact(str(exc))}
+            totals["errors"][root] = counts["error"]
+            _root_alert(wh, settings, root, counts["error"])
+        else:
+            _root_alert(wh, settings, root, None)
+        totals["roots"][root] = counts
+        for key in ("rows_read", "rows_written", "requests"):
+            totals[key] += counts[key]
+    totals["simulated"] = sandbox_mode(settings)
+    return totals
 
 
 def _root_alert(wh: Warehouse, settings: Any, root: str, error: str | None) -> None:
@@ -520,25 +499,19 @@ def check_root_name(root: str) -> str:
 
 def backfills(wh: Warehouse) -> dict[str, dict[str, Any]]:
     """root -> {"start", "end", "progress"} of every backfill not yet finished."""
-    rows = wh.query("SELECT cursor_key, watermark, details FROM ops.feed_cursors WHERE feed = @feed",
-                    {"feed": BACKFILL}).to_pylist()
-    out = {}
-    for row in rows:
-        d = json.loads(row["details"] or "{}")
-        out[row["cursor_key"]] = {"start": _utc(d["start"]), "end": _utc(d["end"]),
-                                  "progress": row["watermark"]}
-    return out
+    return {row["cursor_key"]: {"start": _utc(row["details"]["start"]),
+                                "end": _utc(row["details"]["end"]), "progress": row["watermark"]}
+            for row in watermarks.cursors(wh, BACKFILL)}
 
 
 def remember_backfill(wh: Warehouse, root: str, start: dt.datetime, end: dt.datetime,
                       progress: dt.datetime | None = None) -> None:
-    feed_base.set_watermark(wh, BACKFILL, root, progress or start,
+    set_watermark(wh, BACKFILL, root, progress or start,
                             {"start": start.isoformat(), "end": end.isoformat()})
 
 
 def _forget_backfill(wh: Warehouse, root: str) -> None:
-    wh.execute("DELETE FROM ops.feed_cursors WHERE feed = @feed AND cursor_key = @root",
-               {"feed": BACKFILL, "root": root})
+    watermarks.forget(wh, BACKFILL, root)
 
 
 def poll_root(wh: Warehouse, client: db.Historical, settings: Any, root: str, end: dt.datetime,
@@ -697,18 +670,18 @@ def quarantine(wh: Warehouse, bad: pa.Table, reasons: list[str], via: str = "dat
 
 def run_live(wh: Warehouse, settings: Any, stop: threading.Event) -> None:
     """Stream until `stop` is set; reconnect with backoff, backfilling the gap each time."""
-    with sandbox_endpoints(settings, live=True) as settings:
-        backoff = settings.databento_retry_wait_s
-        while not stop.is_set():
-            try:
-                resume = _backfill_gap(wh, settings)
-                _stream(wh, settings, resume, stop)
-                backoff = settings.databento_retry_wait_s
-            except Exception as exc:  # noqa: BLE001 - the stream must outlive any one failure
-                log.warning("databento live: %s; reconnecting in %.1fs", redact(str(exc)), backoff)
-            if not stop.is_set():
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 60.0)
+    check_endpoints(settings, live=True)
+    backoff = settings.databento_retry_wait_s
+    while not stop.is_set():
+        try:
+            resume = _backfill_gap(wh, settings)
+            _stream(wh, settings, resume, stop)
+            backoff = settings.databento_retry_wait_s
+        except Exception as exc:  # noqa: BLE001 - the stream must outlive any one failure
+            log.warning("databento live: %s; reconnecting in %.1fs", redact(str(exc)), backoff)
+        if not stop.is_set():
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 60.0)
 
 
 def _backfill_gap(wh: Warehouse, settings: Any) -> dt.datetime:

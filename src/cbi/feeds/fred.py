@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import pyarrow as pa
 
-from cbi.feeds.base import Request, get_watermark, json_endpoint, set_watermark
+from cbi.feeds.base import Request, SourceBase, endpoint, get_watermark, run_feed
 from cbi.feeds.http_json import FeedHTTPError, JsonClient
 from cbi.feeds.validate import (check_date, check_series_id, collapse_duplicates, date_range,
                                 finite_value)
@@ -31,9 +31,6 @@ log = logging.getLogger(__name__)
 FEED = "fred"
 TABLE = "market_data.fred_economic_indicators"
 OBSERVATIONS = "/fred/series/observations"
-DEFAULT_BASE_URL = "https://api.stlouisfed.org"
-#: The fixed fake key of sandbox mode (FRED keys are 32 lowercase hex characters).
-SANDBOX_KEY = "0123456789abcdef0123456789abcdef"
 REALTIME_START, REALTIME_END = "1776-07-04", "9999-12-31"  # FRED's "every vintage"
 PAGE_LIMIT = 100_000  # FRED's maximum `limit`
 
@@ -149,11 +146,13 @@ def normalize(series_id: str, observations: list[dict], source: str,
 
 
 # ---- the source and the job --------------------------------------------------------------
-class FredSource:
-    """The feed seam (`cbi.feeds.base.Source`): one request per series."""
+class FredSource(SourceBase):
+    """The feed seam (`cbi.feeds.base.Source`): one request per series; the watermark is the
+    series' last observation date."""
 
     feed = FEED
     table = TABLE
+    secret = "FRED_API_KEY"
 
     def __init__(self, client: FredClient, source_label: str,
                  bounds: tuple[dt.date, dt.date] | None = None) -> None:
@@ -174,26 +173,21 @@ class FredSource:
     def normalize(self, request: Request, raw: list[dict]) -> pa.Table:
         return normalize(request.cursor_key, raw, self.source_label, self.bounds)
 
+    def watermark(self, request: Request, rows: pa.Table) -> dt.date | None:
+        return max(rows.column("date").to_pylist()) if rows.num_rows else None
+
+    def details(self, request: Request, rows: pa.Table) -> dict[str, Any]:
+        return {"source": self.source_label}
+
 
 def fred_job(wh, settings, series: list[str] | None = None, full: bool = False,
              **options: Any) -> dict[str, Any]:
     """Every configured series, every vintage, from each watermark; moves each watermark to
-    the series' last observation date only after its MERGE commits."""
-    totals: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "series": {}}
+    the series' last observation date only after its MERGE commits (`run_feed`)."""
     with fred_client(settings, **options) as (client, label):
         source = FredSource(client, label, date_range(settings, "fred"))
-        for request in source.plan(wh, settings, series=series, full=full):
-            rows = source.normalize(request, source.fetch(request))
-            result = wh.merge(TABLE, rows)
-            totals["rows_read"] += rows.num_rows
-            totals["rows_written"] += result.inserted + result.updated
-            totals["series"][request.cursor_key] = {
-                "rows": rows.num_rows, "inserted": result.inserted, "updated": result.updated}
-            if rows.num_rows:
-                last = max(rows.column("date").to_pylist())
-                set_watermark(wh, FEED, request.cursor_key, last, {"source": label})
-            log.info("FRED %s: %d rows (%d new) from %s", request.cursor_key, rows.num_rows,
-                     result.inserted, request.start or "the beginning")
+        totals = run_feed(wh, source, settings, series=series, full=full)
+    totals["series"] = totals.pop("cursors")
     totals["source"] = label
     return totals
 
@@ -201,15 +195,14 @@ def fred_job(wh, settings, series: list[str] | None = None, full: bool = False,
 @contextlib.contextmanager
 def fred_client(settings, page_limit: int = PAGE_LIMIT, backoff_s: float = 1.0,
                 attempts: int = 6) -> Iterator[tuple[FredClient, str]]:
-    """A client for the live API, or for the sandbox (started here when no URL is set)."""
-    with json_endpoint(settings, secret="FRED_API_KEY", base_url=settings.fred_base_url,
-                       default_url=DEFAULT_BASE_URL, sandbox_module="cbi.sandbox.fred",
-                       sandbox_key=SANDBOX_KEY, label="fred", error=FredError) as (key, url, label):
-        client = FredClient(url, key, page_limit=page_limit, backoff_s=backoff_s, attempts=attempts)
-        try:
-            yield client, label
-        finally:
-            client.close()
+    """A client for the endpoint the settings name (the live API or a sandbox stand-in)."""
+    key, url, label = endpoint(settings, secret="FRED_API_KEY", url_setting="fred_base_url",
+                               label="fred", error=FredError)
+    client = FredClient(url, key, page_limit=page_limit, backoff_s=backoff_s, attempts=attempts)
+    try:
+        yield client, label
+    finally:
+        client.close()
 
 
 def as_of(wh, series_id: str, as_of_date: dt.date) -> pa.Table:

@@ -16,7 +16,7 @@ import csv
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -160,16 +160,23 @@ def _table(series_id: str, dates: list[dt.date], values: list[float | None],
     })
 
 
-def import_files(wh, settings, paths: Iterable[str | Path]) -> dict[str, Any]:
-    """Parse every file first (nothing is written if any is bad), then merge each."""
+def import_files(wh, settings, paths: Iterable[str | Path],
+                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Parse every file first (nothing is written if any is bad), then merge each;
+    `progress(step)` after each file read and each file merged."""
     from cbi.feeds.validate import date_range
 
     bounds = date_range(settings, "fred")
-    files = [read_fred_csv(p, settings.fred_publication_lag_days, settings.fred_weekly_release,
-                           bounds) for p in paths]
+    step = progress or (lambda label: None)
+    files = []
+    for p in paths:
+        files.append(read_fred_csv(p, settings.fred_publication_lag_days,
+                                   settings.fred_weekly_release, bounds))
+        step(f"{Path(p).name} read")
     out: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "files": []}
     for f in files:
         result = wh.merge(TABLE, f.rows)
+        step(f"{f.path.name} merged")
         out["rows_read"] += f.rows.num_rows
         out["rows_written"] += result.inserted + result.updated
         out["files"].append({

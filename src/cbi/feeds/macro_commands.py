@@ -22,25 +22,19 @@ def ingest_fred(
     full: bool = typer.Option(False, "--full", help="Re-read all history, not from the watermark."),
 ) -> None:
     """FRED observations with every vintage (API), or CSV downloads with --file."""
-    from cbi.cli import console, fail, open_warehouse
     from cbi.config import get_settings
-    from cbi.feeds.http_json import FeedHTTPError
+    from cbi.console import console, open_warehouse
 
     settings = get_settings()
     with open_warehouse() as wh:
-        try:
-            if files:
-                from cbi.console import progress
+        if files:
+            _print_files(console, _import(wh, settings, files))
+            return
+        from cbi.console import feed_session
+        from cbi.feeds.fred import fred_job
 
-                with progress(f"importing {len(files)} FRED file(s)"):
-                    imported = _import(wh, settings, files)
-                _print_files(console, imported)
-                return
-            from cbi.feeds.fred import fred_job
-
-            result = fred_job(wh, settings, series=series or None, full=full)
-        except (ValueError, OSError, FeedHTTPError) as exc:
-            fail(str(exc))
+        with feed_session("fred"):  # settings re-read: in sandbox mode they name the stand-in
+            result = fred_job(wh, get_settings(), series=series or None, full=full)
     simulated = " (SANDBOX: simulated data)" if result["source"].endswith("sandbox") else ""
     for sid, r in result["series"].items():
         console.print(f"{sid}: {r['rows']} vintage rows, {r['inserted']} new, {r['updated']} updated{simulated}")
@@ -48,9 +42,12 @@ def ingest_fred(
 
 
 def _import(wh, settings, files: List[Path]) -> dict:
+    """Every file read, then each merged: two steps a file on the progress bar."""
+    from cbi.console import progress
     from cbi.feeds.fred_files import import_files
 
-    return import_files(wh, settings, files)
+    with progress(f"importing {len(files)} FRED file(s)", total=2 * len(files)) as bar:
+        return import_files(wh, settings, files, progress=bar.step)
 
 
 def _print_files(console, result: dict) -> None:
@@ -74,16 +71,12 @@ def ingest_news(
         None, "--query", "-q", help="NewsAPI queries (default: settings news_queries)."),
 ) -> None:
     """NewsAPI articles from each query's watermark, within the daily request budget."""
-    from cbi.cli import console, fail, open_warehouse
     from cbi.config import get_settings
-    from cbi.feeds.http_json import FeedHTTPError
+    from cbi.console import console, feed_session, open_warehouse
     from cbi.feeds.news import news_job
 
-    with open_warehouse() as wh:
-        try:
-            result = news_job(wh, get_settings(), queries=queries or None)
-        except (ValueError, FeedHTTPError) as exc:
-            fail(str(exc))
+    with open_warehouse() as wh, feed_session("news"):
+        result = news_job(wh, get_settings(), queries=queries or None)
     simulated = " (SANDBOX: simulated articles)" if result["source"].endswith("sandbox") else ""
     console.print(f"news: {result['rows_read']} articles read, {result['rows_written']} written, "
                   f"{result['requests']} requests{simulated}")
@@ -102,6 +95,7 @@ def sentiment_cmd(
 
     lines = list(texts or [])
     for file in files or []:
+        # Kept: a decode error alone does not name the file; the message must.
         try:
             lines += [ln.strip() for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
         except OSError as exc:

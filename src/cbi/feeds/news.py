@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from cbi import calendar
 from cbi.feeds import sentiment
-from cbi.feeds.base import get_watermark, json_endpoint, set_watermark
+from cbi.feeds.base import Request, SourceBase, endpoint, get_watermark, run_feed
 from cbi.feeds.http_json import FeedHTTPError, JsonClient
 from cbi.secrets import remember
 
@@ -32,8 +32,6 @@ FEED = "news"
 TABLE = "market_data.news_articles"
 REQUESTS = "ops.api_requests"
 EVERYTHING = "/v2/everything"
-DEFAULT_BASE_URL = "https://newsapi.org"
-SANDBOX_KEY = "sandbox0newsapi0key0000000000000"  # the fixed fake key of sandbox mode
 PAGE_SIZE = 100
 REACH = dt.timedelta(days=29)  # developer plan: one month back
 UTC = dt.timezone.utc
@@ -196,54 +194,81 @@ def windows(start: dt.datetime, end: dt.datetime, hours: float) -> Iterator[tupl
         start += step
 
 
+class NewsSource(SourceBase):
+    """The feed seam (`cbi.feeds.base.Source`): one request per query and time window, from
+    each query's watermark (at most `REACH` back). A spent daily budget ends the plan; the
+    window it interrupted keeps its watermark."""
+
+    feed, table, secret = FEED, TABLE, "NEWSAPI_KEY"
+
+    def __init__(self, client: NewsClient, label: str, root: str, now: dt.datetime,
+                 hours: float) -> None:
+        self.client, self.label, self.root, self.now, self.hours = client, label, root, now, hours
+        self.exhausted, self.truncated, self.truncated_windows = False, False, 0
+
+    def plan(self, wh, settings, queries: list[str] | None = None, **_: Any) -> Iterator[Request]:
+        for query in queries or settings.news_queries:
+            mark = get_watermark(wh, FEED, query)
+            start = max(mark, self.now - REACH) if mark else self.now - REACH
+            for lo, hi in windows(start, self.now, self.hours):
+                if self.exhausted:
+                    return
+                yield Request(query, lo, hi)
+
+    def fetch(self, request: Request) -> list[dict]:
+        try:
+            articles, self.truncated = self.client.window(request.cursor_key, request.start,
+                                                          request.end)
+        except BudgetExhausted as exc:
+            log.warning("%s; stopping until tomorrow (UTC)", exc)
+            self.exhausted = True
+            return []
+        return articles
+
+    def normalize(self, request: Request, raw: list[dict]) -> pa.Table:
+        return normalize(request.cursor_key, raw, self.label, self.root)
+
+    def records(self, raw: list[dict], rows: pa.Table) -> int:
+        return len(raw)  # the stand-in (and NewsAPI) may serve a URL twice: rows are fewer
+
+    def after_merge(self, wh, request: Request, rows: pa.Table, result: Any) -> None:
+        self.truncated_windows += int(self.truncated and not self.exhausted)
+
+    def watermark(self, request: Request, rows: pa.Table) -> dt.datetime | None:
+        return None if self.exhausted else request.end
+
+    def details(self, request: Request, rows: pa.Table) -> dict[str, Any]:
+        return {"articles": rows.num_rows, "truncated": self.truncated}
+
+
 def news_job(wh, settings, queries: list[str] | None = None, window_hours: float = 24,
              now: dt.datetime | None = None, **options: Any) -> dict[str, Any]:
     """Every configured query from its watermark, within the daily request budget."""
     now = now or dt.datetime.now(UTC)
     budget = Budget(wh, settings.news_daily_request_budget)
-    out: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "requests": 0,
-                           "budget_exhausted": False, "truncated_windows": 0}
     with news_client(settings, budget, **options) as (client, label):
-        out["source"] = label
-        try:
-            for query in queries or settings.news_queries:
-                _run_query(wh, client, query, now, window_hours, out, settings.target_root)
-        except BudgetExhausted as exc:
-            log.warning("%s; stopping until tomorrow (UTC)", exc)
-            out["budget_exhausted"] = True
-    out["requests"] = len(budget.made)
+        source = NewsSource(client, label, settings.target_root, now, window_hours)
+        out = run_feed(wh, source, settings, queries=queries)
+    out.pop("cursors")
+    out.update(requests=len(budget.made), budget_exhausted=source.exhausted,
+               truncated_windows=source.truncated_windows, source=label)
     return out
-
-
-def _run_query(wh, client: NewsClient, query: str, now: dt.datetime, hours: float,
-               out: dict[str, Any], root: str) -> None:
-    mark = get_watermark(wh, FEED, query)
-    start = max(mark, now - REACH) if mark else now - REACH
-    for lo, hi in windows(start, now, hours):
-        articles, truncated = client.window(query, lo, hi)
-        rows = normalize(query, articles, out["source"], root)
-        result = wh.merge(TABLE, rows)
-        out["rows_read"] += len(articles)
-        out["rows_written"] += result.inserted + result.updated
-        out["truncated_windows"] += int(truncated)
-        set_watermark(wh, FEED, query, hi, {"articles": rows.num_rows, "truncated": truncated})
 
 
 @contextlib.contextmanager
 def news_client(settings, budget: Budget, backoff_s: float = 1.0,
                 attempts: int = 5) -> Iterator[tuple[NewsClient, str]]:
-    """A client for the live API, or for the sandbox (started here when no URL is set)."""
+    """A client for the endpoint the settings name (the live API or a sandbox stand-in)."""
 
     def after(status: int) -> None:
         budget.made.append(str(status))
         budget.record(status)
 
-    with json_endpoint(settings, secret="NEWSAPI_KEY", base_url=settings.news_base_url,
-                       default_url=DEFAULT_BASE_URL, sandbox_module="cbi.sandbox.news",
-                       sandbox_key=SANDBOX_KEY, label="newsapi", error=NewsError) as (key, url, label):
-        client = NewsClient(url, key, attempts=attempts, backoff_s=backoff_s,
-                            before_request=budget.spend, after_response=after)
-        try:
-            yield client, label
-        finally:
-            client.close()
+    key, url, label = endpoint(settings, secret="NEWSAPI_KEY", url_setting="news_base_url",
+                               label="newsapi", error=NewsError)
+    client = NewsClient(url, key, attempts=attempts, backoff_s=backoff_s,
+                        before_request=budget.spend, after_response=after)
+    try:
+        yield client, label
+    finally:
+        client.close()

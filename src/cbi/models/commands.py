@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import typer
+
+from cbi.errors import EXIT_SKIPPED
 
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 
 HORIZON_HELP = "Horizon(s): 1w, 1m, 3m, 6m, 12m, or all (repeatable)."
 #: Exit status of `cbi train` / `cbi predict` when some horizons were skipped (too little
 #: history, or no model) and the others succeeded.
-SKIPPED_EXIT = 3
+SKIPPED_EXIT = EXIT_SKIPPED
 
 
 def register(app: typer.Typer) -> None:
@@ -27,43 +30,77 @@ def train_cmd(
     model: str = typer.Option("all", "--model", help="tree | neural | all"),
     horizon: list[str] = typer.Option(["all"], "--horizon", help=HORIZON_HELP),
     surface: str = typer.Option("prod", "--surface", help="prod | full"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | csv | json"),
 ) -> None:
     """Walk-forward evaluate and train models per horizon; register them; backtest to the warehouse."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from cbi.cli import console, fail, open_warehouse
     from cbi.config import get_settings
-    from cbi.models.base import ModelError
+    from cbi.console import check_format, console, open_warehouse, print_json, print_records
     from cbi.models.train import train_job
 
+    fmt = check_format(fmt)
     settings = get_settings()
-    from cbi.console import quiet, stderr
-
-    # Progress goes to stderr (stdout is the results), on a terminal only, not with -q.
-    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=stderr,
-                    disable=quiet() or not stderr.is_terminal)
-    tasks: dict[str, Any] = {}
-
-    def progress(task: str, done: int, total: int) -> None:
-        if task not in tasks:
-            tasks[task] = bars.add_task(f"walk-forward {task}", total=total)
-        bars.update(tasks[task], completed=done)
-
-    with open_warehouse() as wh, bars:
-        try:
-            result = train_job(wh, settings, model=model, horizons=horizon, surface=surface,
-                               progress=progress)
-        except (ModelError, ValueError) as exc:
-            fail(str(exc))
-    console.print(results_table(result, settings.interval_level))
-    for horizon, served in result.get("served", {}).items():
-        console.print(f"{horizon}: serves {served['served_by']} ({served['model_version']})")
-    for message in result.get("skipped", {}).values():
-        console.print(f"[yellow]{message}[/yellow]")
-    console.print(f"{result['rows_written']} backtest and report row(s) merged; registry: {settings.models_dir}")
+    with open_warehouse() as wh, _train_progress(model, horizon, settings) as on_fold:
+        result = train_job(wh, settings, model=model, horizons=horizon, surface=surface,
+                           progress=on_fold)
+    if fmt == "json":
+        print_json({**result, "results": result_rows(result)})
+    elif fmt == "csv":
+        print_records(result_rows(result), "csv")
+    else:
+        console.print(results_table(result, settings.interval_level))
+        for horizon, served in result.get("served", {}).items():
+            console.print(f"{horizon}: serves {served['served_by']} ({served['model_version']})")
+        for message in result.get("skipped", {}).values():
+            console.print(f"[yellow]{message}[/yellow]")
+        console.print(f"{result['rows_written']} backtest and report row(s) merged; "
+                      f"registry: {settings.models_dir}")
     if result.get("skipped"):
+        if fmt != "table":  # the table says it above; with records, stderr says it
+            from cbi.console import info
+
+            for message in result["skipped"].values():
+                info(message)
         raise typer.Exit(SKIPPED_EXIT)
+
+
+@contextmanager
+def _train_progress(model: str, horizon: list[str], settings: Any) -> Iterator[Any]:
+    """Progress on stderr: models trained of all (horizon × model), and per model its
+    walk-forward folds. Yields train_job's `progress(task, done, total)`. Bad --model or
+    --horizon values pass through: train_job refuses them, naming the value."""
+    from cbi.console import progress
+    from cbi.models.base import ModelError, model_names
+    from cbi.models.train import pick_horizons
+
+    try:  # kept: only to size the bar; train_job itself refuses a bad value, naming it
+        total = len(pick_horizons(horizon, settings)) * len(model_names(model))
+    except (ValueError, ModelError):
+        total = None
+    tasks: dict[str, Any] = {}
+    with progress("train", total=total) as bar:
+        def on_fold(task: str, done: int, folds: int) -> None:
+            if task not in tasks:
+                tasks[task] = bar.sub(f"  walk-forward {task}", folds)
+            tasks[task].update(done, total=folds)
+            if done >= folds:
+                bar.step(f"{task} done")
+
+        yield on_fold
+
+
+def result_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The results table as records: one row per horizon × model, baselines included."""
+    rows = [{"horizon": m["horizon"], "model": m["model"], **_metrics(m["metrics"]),
+             "version": m["model_version"]} for m in result["models"]]
+    rows += [{"horizon": b["horizon"], "model": b["model"], **_metrics(b), "version": "baseline"}
+             for b in result["baselines"]]
+    order = {h: i for i, h in enumerate(dict.fromkeys(r["horizon"] for r in rows))}
+    return sorted(rows, key=lambda r: order[r["horizon"]])
+
+
+def _metrics(m: dict[str, Any]) -> dict[str, Any]:
+    return {k: m.get(k) for k in ("mase", "mae", "rmse", "directional_accuracy", "coverage",
+                                  "interval_width")}
 
 
 def results_table(result: dict[str, Any], level: float):
@@ -88,24 +125,30 @@ def _fmt(value: float | None, pattern: str = "{:.3f}") -> str:
 def predict_cmd(
     horizon: list[str] = typer.Option(["all"], "--horizon", help=HORIZON_HELP),
     surface: str = typer.Option("prod", "--surface", help="prod | full"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | csv | json"),
 ) -> None:
     """Forecast with the current model per horizon and MERGE into the predictions tables."""
-    from cbi.cli import console, fail, open_warehouse
     from cbi.config import get_settings
-    from cbi.models.base import ModelError
+    from cbi.console import check_format, console, info, open_warehouse, print_json, print_records
     from cbi.predict import predict_job
 
+    fmt = check_format(fmt)
     with open_warehouse() as wh:
-        try:
-            result = predict_job(wh, get_settings(), horizons=horizon, surface=surface)
-        except (ModelError, ValueError) as exc:
-            fail(str(exc))
-    for h, version in result["models"].items():
-        console.print(f"{h}: {version}")
-    for message in result.get("skipped", {}).values():
-        console.print(f"[yellow]{message}[/yellow]")
-    console.print(f"{result['rows_written']} prediction row(s) merged")
+        result = predict_job(wh, get_settings(), horizons=horizon, surface=surface)
+    if fmt == "json":
+        print_json(result)
+    elif fmt == "csv":
+        print_records([{"horizon": h, "model_version": v} for h, v in result["models"].items()],
+                      "csv", columns=["horizon", "model_version"])
+    else:
+        for h, version in result["models"].items():
+            console.print(f"{h}: {version}")
+        for message in result.get("skipped", {}).values():
+            console.print(f"[yellow]{message}[/yellow]")
+        console.print(f"{result['rows_written']} prediction row(s) merged")
     if result.get("skipped"):
+        for message in result["skipped"].values() if fmt != "table" else ():
+            info(message)
         raise typer.Exit(SKIPPED_EXIT)
 
 
@@ -161,14 +204,14 @@ def list_cmd(
 
 def report_cmd(
     surface: str = typer.Option("prod", "--surface", help="prod | full"),
-    output: str = typer.Option("table", "--format", help="table | json"),
+    output: str = typer.Option("table", "--format", "-f", help="table | json"),
 ) -> None:
     """The model report per horizon × forecaster (served, tree, neural, random_walk, drift)."""
     import json
 
     from rich.table import Table
 
-    from cbi.cli import console, fail, open_warehouse
+    from cbi.console import console, fail, open_warehouse
     from cbi.models.report import as_json, read_report
 
     if output not in ("table", "json"):

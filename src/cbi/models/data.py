@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from cbi.config import HORIZONS, SURFACES
 from cbi.models.base import ModelError
 from cbi.models.features import derive_features
+from cbi.warehouse import catalog
 
 REQUIRED = ("date", "databento_close", "target_log_return")
 
@@ -65,7 +66,7 @@ def export_path(export_dir: Path, surface: str, horizon: str) -> Path:
         raise ModelError(f"unknown surface {surface!r}; choose from {list(SURFACES)}")
     if horizon not in HORIZONS:
         raise ModelError(f"unknown horizon {horizon!r}; choose from {list(HORIZONS)}")
-    return Path(export_dir) / f"zl_training_{surface}_allhistory_{horizon}.parquet"
+    return catalog.export_path(export_dir, surface, horizon)
 
 
 def read_training(export_dir: Path, surface: str, horizon: str,

@@ -98,7 +98,7 @@ def rolling_dm(d: np.ndarray, origin: np.ndarray, target: np.ndarray, days: int,
     csum = np.concatenate([[0.0], np.cumsum(x)])
     # cross[j, k] = sum of x_i * x_(i+j) over i < k (and i + j < n_all)
     cross = np.zeros((lags + 1, n_all + 1))
-    for j in range(lags + 1):
+    for j in range(min(lags, max(n_all - 1, 0)) + 1):  # lags beyond the pairs: nothing to sum
         cross[j, 1: n_all - j + 1] = np.cumsum(x[: n_all - j] * x[j:])
         cross[j, n_all - j + 1:] = cross[j, n_all - j]
     stat = np.full(len(d), math.nan)

@@ -34,6 +34,7 @@ from cbi.models.intervals import RULE, calibration_window, final_score_quantile
 from cbi.models.registry import model_version, save_entry, save_served
 from cbi.models.report import forecaster_figures, report_table, rw_empirical_bounds
 from cbi.models.shrinkage import final_weight, min_pairs
+from cbi.warehouse import catalog
 
 #: progress(task, done, total): the CLI draws bars from it.
 TrainProgress = Callable[[str, int, int], None]
@@ -144,7 +145,7 @@ def train_one(wh, settings: Settings, frame: TrainingFrame, name: str, surface: 
 
 def _write_backtests(wh, surface: str, horizon: str, version: str, name: str,
                      priced: dict[str, pd.DataFrame], level: float) -> int:
-    fqn = f"predictions.zl_backtest_{surface}_allhistory_{horizon}"
+    fqn = catalog.backtest_table(surface, horizon)
     now = dt.datetime.now(dt.timezone.utc)
     # Baselines are keyed by their own name: they are the same for every model version.
     # One MERGE for all of them: each MERGE has a fixed cost, far above a few thousand rows.
@@ -226,7 +227,7 @@ def serve_and_report(wh, settings: Settings, frame: TrainingFrame, surface: str,
     priced = with_intervals(gated, "served", level, days)
     now = dt.datetime.now(dt.timezone.utc)
     table = backtest_table(priced, horizon, version, "served", level, now, gated["served_by"].to_numpy())
-    written = wh.merge(f"predictions.zl_backtest_{surface}_allhistory_{horizon}", table).rows_merged
+    written = wh.merge(catalog.backtest_table(surface, horizon), table).rows_merged
 
     # What is served for forecasts made now: the gate on every walk-forward pair.
     decision = gate_now(combined, learners, days)

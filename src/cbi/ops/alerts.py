@@ -101,20 +101,32 @@ class Freshness:
     open_minutes_since: float | None  # market minutes since the last bar (None: not a market feed)
     stale: bool
     note: str = ""
+    written_at: dt.datetime | None = None  # when the feed's rows were last written
+
+
+def feed_times(wh, now: dt.datetime) -> list[dict]:
+    """Per feed and subject: the newest observation and the last write, in one query that
+    reads minute bars from `now - FRESHNESS_WINDOW` only (the staleness rule and `cbi
+    status` both answer from it)."""
+    return wh.query_file("cbi.ops.sql", "freshness_observed.sql",
+                         {"floor": now - FRESHNESS_WINDOW}).to_pylist()
 
 
 def freshness(wh, settings, now: dt.datetime | None = None) -> list[Freshness]:
-    """Per root: the newest bar and whether the market has been open long enough without one."""
+    """Per root: the newest bar and whether the market has been open long enough without one;
+    then FRED and news with their newest observation (they publish on their own calendars)."""
     now = now or dt.datetime.now(UTC)
-    since = now - FRESHNESS_WINDOW
-    last = {r["root"]: r["last_at"] for r in
-            wh.query_file("cbi.ops.sql", "bars_freshness.sql", {"since": since}).to_pylist()}
+    times = feed_times(wh, now)
+    bars = {r["subject"]: r for r in times if r["feed"] == "databento"}
     out = []
     for root in settings.roots:
-        out.append(_bar_freshness(root, last.get(root), now, settings.stale_after_minutes))
-    for row in wh.query_file("cbi.ops.sql", "feed_freshness.sql").to_pylist():
-        out.append(Freshness(row["feed"], row["feed"], row["last_at"], None, False,
-                             "publishes on its own calendar"))
+        row = bars.get(root, {})
+        out.append(_bar_freshness(root, row.get("observed_at"), now, settings.stale_after_minutes))
+        out[-1].written_at = row.get("written_at")
+    for row in times:
+        if row["feed"] != "databento":
+            out.append(Freshness(row["feed"], row["subject"], row["observed_at"], None, False,
+                                 "publishes on its own calendar", row["written_at"]))
     return out
 
 

@@ -14,6 +14,8 @@ from typing import List, Optional
 
 import typer
 
+from cbi.errors import EXIT_SKIPPED
+
 secrets_app = typer.Typer(help="Store API keys in the OS keychain (env variables are the fallback).",
                           no_args_is_help=True)
 iam_app = typer.Typer(help="BigQuery dataset access per role (collector, training, dashboard, operator).",
@@ -33,6 +35,15 @@ def _echo(line: str) -> None:
     from cbi.console import console
 
     console.print(line, highlight=False, markup=False)
+
+
+def _log_line(line: str) -> None:
+    """A log line of a job run in the owner: on stderr, as this process's own log would be
+    (and, like it at -q's WARNING level, hidden by -q)."""
+    from cbi.console import quiet
+
+    if not quiet():
+        print(line, file=sys.stderr, flush=True)
 
 
 def serve_cmd(
@@ -82,7 +93,7 @@ def run_cmd() -> None:
         raise typer.Exit(1)
     if report.skipped:  # every step succeeded, but some horizons were skipped (said above)
         _echo("skipped: " + ", ".join(report.skipped))
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_SKIPPED)
 
 
 def demo_cmd(
@@ -120,7 +131,7 @@ def _parse_options(pairs: List[str]) -> dict:
             from cbi.console import fail
 
             fail(f"option {pair!r}: write KEY=VALUE")
-        try:
+        try:  # not an error path: a JSON value when it parses, else the text itself
             out[key] = json.loads(value)
         except ValueError:
             out[key] = value
@@ -133,19 +144,20 @@ def job_cmd(
 ) -> None:
     """Run one pipeline job, in the running `cbi serve` if there is one, with its run log."""
     from cbi.config import get_settings
-    from cbi.console import fail, info
+    from cbi.console import fail, feed_session, info
     from cbi.ops.owner import dispatch
     from cbi.ops.runs import job_names
 
     settings = get_settings()
     if name not in job_names(settings):
         fail(f"unknown job {name!r}; jobs: {', '.join(job_names(settings))}")
-    result = dispatch(settings, name, _parse_options(option), _echo, on_note=info)
+    with feed_session(name):  # a feed job's stand-ins in sandbox mode; settings re-read inside
+        result = dispatch(get_settings(), name, _parse_options(option), _log_line, on_note=info)
     _echo(f"{name}: {json.dumps(result, default=str)}")
     if isinstance(result, dict) and result.get("skipped"):  # e.g. train: horizons lacking history
         for why in result["skipped"].values():
             _echo(f"! {why}")
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_SKIPPED)
 
 
 def cron_cmd(
@@ -172,7 +184,7 @@ def _report(what: str, compute):
     if owner is not None:
         return fetch(owner, what)
     with open_warehouse(read_only=what != "status/alert") as wh:
-        try:
+        try:  # kept: a missing ops table here means a new warehouse; say what to run
             if what == "status/alert":
                 from cbi.ops.runs import mark_abandoned
 

@@ -1,7 +1,8 @@
 """BigQuery cost: every job's bytes go to `ops.query_costs`; `cbi cost` sums the month.
 
-The BigQuery backend keeps a `JobCost` per query job it ran (`wh.job_costs`), dry runs
-included; `flush_costs` persists and clears them after each pipeline job. The guard itself
+The BigQuery backend (`SUPPORTS_JOB_COSTS`) keeps a `JobCost` per query job it ran, dry runs
+included; `flush_costs` drains them (`wh.drain_job_costs()`) into the table after each
+pipeline job. The guard itself
 (dry-run first, refuse above `cost_guard_bytes`) lives in `cbi.warehouse.bigquery.guard_cost`.
 DuckDB costs nothing and keeps no job costs.
 """
@@ -26,12 +27,11 @@ _SCHEMA = pa.schema([
 
 def flush_costs(wh, job: str | None = None) -> int:
     """Persist the warehouse's pending job costs; return the bytes they processed (not dry runs)."""
-    pending = list(getattr(wh, "job_costs", None) or [])
+    pending = wh.drain_job_costs()  # before the merge: its own job lands in the next flush
     if not pending:
         return 0
-    wh.job_costs.clear()  # before the merge: the merge's own job lands in the next flush
     rows = [{"job_id": c.job_id or f"unknown-{i}", "created_at": c.created_at,
-             "role": getattr(wh, "role", None), "job": job, "statement_type": c.statement_type,
+             "role": wh.role, "job": job, "statement_type": c.statement_type,
              "bytes_processed": c.bytes_processed, "bytes_billed": c.bytes_billed,
              "dry_run": c.dry_run} for i, c in enumerate(pending)]
     wh.merge(COSTS, pa.Table.from_pylist(rows, schema=_SCHEMA))

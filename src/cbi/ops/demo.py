@@ -81,7 +81,9 @@ def backfill_options(days: int, today: dt.date | None = None) -> dict[str, dict[
     return {
         "databento": {"start": start},
         "fred": {},  # FRED plans from its watermark: the whole sandbox history the first time
-        "news": {},  # NewsAPI reaches one month back at most
+        # NewsAPI reaches one month back at most; the sandbox's few articles a day fit
+        # weekly windows (under the 100-article page), a quarter of the requests and merges.
+        "news": {"window_hours": 24 * 7},
         "features": {"full": True},
         # The first training window is the `min_train_rows` setting (`demo_settings`).
         "train": {"model": "tree", "surface": "prod"},
@@ -130,20 +132,26 @@ def refuse_clobber(wh, yes: bool) -> None:
         if n:
             held[fqn] = n
     if held and not yes:
-        listed = ", ".join(f"{fqn} ({n:,} rows)" for fqn, n in held.items())
+        prefix = getattr(wh, "dataset_prefix", "")  # BigQuery: the datasets as the project names them
+        listed = ", ".join(f"{prefix}{fqn} ({n:,} rows)" for fqn, n in held.items())
         raise UsageError(
             f"refused: {wh.url.split('?')[0]} already holds data ({listed}); the demo would mix "
             "SIMULATED sandbox rows into it. Point -w at a separate project or file for the "
-            "demo, or pass --yes to write there anyway; nothing changed")
+            "demo (on BigQuery, or the same project with its own datasets: "
+            "&dataset_prefix=demo_ in the URL), or pass --yes to write there anyway; "
+            "nothing changed")
 
 
 def run_demo(folder: Path, *, serve: bool = True, days: int = DEMO_DAYS, seed: int = 7,
              echo: Callable[[str], None] = print, warehouse: str | None = None,
-             yes: bool = False) -> CycleReport:
+             yes: bool = False, settings_overrides: dict[str, Any] | None = None) -> CycleReport:
     """The whole pipeline on the sandbox in `folder`; then (with `serve`) the dashboard.
 
     `warehouse`: the configured warehouse (BigQuery or another DuckDB file) instead of the
-    folder's own `cbi.duckdb`; one that already holds data is refused without `yes`.
+    folder's own `cbi.duckdb`; one that already holds data is refused without `yes`. On
+    BigQuery the datasets are those the URL names (`dataset_prefix=demo_`: `demo_market_data`…).
+    `settings_overrides`: other settings of the run (a test's short history: `min_train_rows`,
+    `roots`…).
     """
     from cbi import sandbox
     from cbi.ops.runs import run_job
@@ -151,33 +159,29 @@ def run_demo(folder: Path, *, serve: bool = True, days: int = DEMO_DAYS, seed: i
 
     folder.mkdir(parents=True, exist_ok=True)
     echo(f"cbi demo in {folder.resolve()}: {sandbox.SIMULATED}")
-    overrides = {"warehouse": warehouse} if warehouse else {}
+    overrides = {**(settings_overrides or {}), **({"warehouse": warehouse} if warehouse else {})}
     settings = demo_settings(folder, sandbox_seed=seed, **overrides)
     with connect(settings=settings) as probe:
         if warehouse:
             refuse_clobber(probe, yes)
         where = probe.url.split("?")[0]
         if probe.engine == "bigquery":
-            from cbi.warehouse import catalog
-
-            where += " (datasets " + ", ".join(catalog.DATASETS) + ")"
+            where += " (datasets " + ", ".join(probe.datasets) + ")"
     echo(f"demo warehouse: {where}")
     if not warehouse:
         _keep_folder_settings(folder, echo)
-    sb = sandbox.start_all(seed)
-    try:
-        settings = demo_settings(folder, sandbox_seed=seed, **overrides, **sb.settings_overrides())
+    with sandbox.sandbox_session(settings, every=True) as settings:
         t0 = time.monotonic()
         with connect(settings=settings) as wh:
             wh.init()
             report = run_cycle(lambda job, opts: run_job(wh, settings, job, **opts),
                                backfill_options(days), echo)
             echo(f"batch part: {time.monotonic() - t0:.0f}s; tables written to {where}")
+            if warehouse:  # the URL that reads them again (a prefix is part of it)
+                echo(f"serve them later: cbi -w '{warehouse}' serve")
             if serve and report.ok:
                 _serve(settings, wh, echo)
         return report
-    finally:
-        sb.stop()
 
 
 #: What the commands run later in a demo folder need to carry on where the demo left off.
@@ -223,21 +227,15 @@ def cycle_here_or_in_owner(settings, echo: Callable[[str], None] = print,
     from cbi.ops.runs import run_job
     from cbi.warehouse import connect
 
-    sb = sandbox.start_all(settings.sandbox_seed) if sandbox.needs_servers(settings) else None
-    try:
-        if sb:
-            echo(f"sandbox feeds: {sandbox.SIMULATED}")
-            settings = settings.model_copy(update=sb.settings_overrides())
-        with connect(settings=settings) as wh:
-            wh.init()
-            from cbi.ops.runs import mark_abandoned
+    if sandbox.session.needed(settings):
+        echo(f"sandbox feeds: {sandbox.SIMULATED}")
+    with sandbox.sandbox_session(settings) as settings, connect(settings=settings) as wh:
+        wh.init()
+        from cbi.ops.runs import mark_abandoned
 
-            mark_abandoned(wh, settings)  # runs of a killed cycle end before this one starts
-            return run_cycle(lambda job, opts: run_job(wh, settings, job, **opts), options, echo,
-                             jobs)
-    finally:
-        if sb:
-            sb.stop()
+        mark_abandoned(wh, settings)  # runs of a killed cycle end before this one starts
+        return run_cycle(lambda job, opts: run_job(wh, settings, job, **opts), options, echo,
+                         jobs)
 
 
 __all__ = ["CYCLE", "CycleReport", "JobFailed", "backfill_options", "cycle_here_or_in_owner",

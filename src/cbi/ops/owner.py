@@ -9,6 +9,9 @@ been reused), send the token, and get the job's output streamed back as JSON lin
 the token the API answers 401 and runs nothing; every error is a JSON body
 `{"error": …, "status": CODE}`. An endpoint whose owner is gone is removed by the next
 command, which then opens the warehouse itself. BigQuery has no owner: commands run directly.
+
+Also here: the job API's one client (`post_stream`; `submit`, `fetch` and the command client
+in `cbi.ops.forward` use it) and `run_command`, a forwarded command run on the owner's side.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from urllib.parse import urlparse
 
 from cbi.errors import EXIT_FAILED, UsageError
 from cbi.ops import runs
+from cbi.ops.argv import global_values, split_globals
 from cbi.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -229,6 +233,54 @@ def fetch(owner: Owner, what: str) -> Any:
     return resp.json()
 
 
+# ---- commands run here ------------------------------------------------------------------------
+class LentWarehouse:
+    """The owner's Warehouse for one forwarded command: usable, but not the command's to close."""
+
+    def __init__(self, wh: Any) -> None:
+        self._wh = wh
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wh, name)
+
+    def read_only_view(self) -> Any:
+        return self._wh.read_only_view()
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> LentWarehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def run_command(root: Any, argv: list[str], wh: Any, out: queue.Queue,
+                terminal: dict[str, Any] | None = None) -> int:
+    """Run `cbi ARGV` in this thread on the owner's warehouse; return its exit code.
+
+    Root options that change the process (`-w`) are the client's business: the client found
+    this owner with them. `-v`/`-q` apply to this command only.
+    """
+    from cbi import console
+
+    if wh is None:
+        raise RuntimeError("this owner lends no warehouse")
+    options, rest = split_globals(argv)
+    flags = global_values(options)
+    argv = [*(["-v"] if flags["verbose"] else []), *(["-q"] if flags["quiet"] else []), *rest]
+    with console.lend(LentWarehouse(wh), out, terminal):
+        try:
+            root.main(args=argv, prog_name="cbi", standalone_mode=True)
+            return 0
+        except SystemExit as exc:
+            code = exc.code
+            return code if isinstance(code, int) else (0 if code is None else 1)
+        except Exception as exc:  # noqa: BLE001 - reported like the CLI does, then its code
+            return console.report_error(exc)
+
+
 # ---- server ------------------------------------------------------------------------------------
 class _ThreadLogHandler(logging.Handler):
     """Forwards the log records of one thread (the job's) to a queue: the progress stream."""
@@ -259,9 +311,10 @@ class OwnerService:
     def __init__(self, settings, run: Callable[[str, dict], dict],
                  reads: dict[str, Callable[[], Any]], port: int = 0, warehouse: Any = None,
                  commands: Any = None, job_names: Callable[[], list[str]] | None = None) -> None:
-        self.files = owner_files(settings)
-        if self.files is None:
+        files = owner_files(settings)
+        if files is None:
             raise OwnerError("only a DuckDB warehouse file has an owner")
+        self.files: OwnerFiles = files
         existing = find_owner(settings)
         if existing:
             raise OwnerError(f"a cbi serve (pid {existing.pid}) already owns this warehouse "
@@ -298,8 +351,6 @@ class OwnerService:
 
     def command_stream(self, body: dict[str, Any]):
         """Run a whole `cbi` command here, on the owner's warehouse; stream its output."""
-        from cbi.ops.forward import global_values, run_command, split_globals
-
         argv = body.get("argv")
         if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
             raise _BadRequest(400, "body must be {\"argv\": [\"word\", …]}")

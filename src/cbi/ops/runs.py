@@ -145,7 +145,7 @@ def recorded_command(wh, settings, name: str, writer: Callable[[], Any] | None =
     run_id = uuid.uuid4().hex
     started = dt.datetime.now(UTC)
     info = {"command": name, "by_hand": True, **details, **process_identity()}
-    live = writer is None and not getattr(wh, "read_only", False)
+    live = writer is None and not wh.read_only
     _ACTIVE.add(run_id)
     if live:
         try:
@@ -173,16 +173,15 @@ def recorded_command(wh, settings, name: str, writer: Callable[[], Any] | None =
 
                 if live:
                     wh.execute("DELETE FROM ops.pipeline_runs WHERE run_id = @run_id", {"run_id": run_id})
-                if not getattr(wh, "read_only", False):
+                if not wh.read_only:
                     cost.flush_costs(wh, job=name)
             elif live:
                 _finish(wh, settings, run_id, name, started, outcome[0], {"command": name, "by_hand": True},
                         outcome[1], outcome[2])
             elif writer is not None:
-                pending = list(getattr(wh, "job_costs", None) or [])
+                pending = wh.drain_job_costs()
                 with writer() as out:
-                    if hasattr(out, "job_costs"):
-                        out.job_costs.extend(pending)
+                    out.keep_job_costs(pending)
                     _finish(out, settings, run_id, name, started, outcome[0], {"command": name, "by_hand": True},
                             outcome[1], outcome[2])
         except Exception as exc:  # noqa: BLE001 - the command's own outcome matters more
@@ -261,7 +260,7 @@ def mark_abandoned(wh, settings) -> list[dict[str, Any]]:
     """Rewrite each `running` row whose process is gone as `abandoned` and alert on it."""
     from cbi.ops import alerts
 
-    exclusive = getattr(wh, "engine", "") == "duckdb"
+    exclusive = wh.ONE_PROCESS
     marked = []
     for row in running_rows(wh):
         reason = abandoned_reason(row, exclusive)
@@ -282,7 +281,7 @@ def with_abandoned(wh, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     `abandoned` even before anyone rewrote it."""
     running = {r["run_id"]: r for r in running_rows(wh)} if any(
         r.get("status") == "running" for r in rows) else {}
-    exclusive = getattr(wh, "engine", "") == "duckdb"
+    exclusive = wh.ONE_PROCESS
     out = []
     for r in rows:
         full = running.get(r.get("run_id"))

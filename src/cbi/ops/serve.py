@@ -9,6 +9,7 @@ Live stream flushes its buffer, then the endpoint files are removed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -30,7 +31,7 @@ class Server:
         self.live = settings.live if live is None else live
         self.speed, self.on_ready = speed, on_ready
         self.stop_event = threading.Event()
-        self.sandbox = None
+        self.sandbox = contextlib.ExitStack()  # the sandbox session, when one is started
         self.owns_wh = wh is None
         self.service = self.scheduler = self.live_thread = self.uvicorn = None
         self.opened = False  # False: refused before it held anything (nothing to stop)
@@ -38,17 +39,15 @@ class Server:
 
     # ---- start --------------------------------------------------------------------------------
     def _open(self) -> None:
-        from cbi import sandbox
         from cbi.ops.owner import OwnerError, find_owner
+        from cbi.sandbox.session import sandbox_session
         from cbi.warehouse import connect
 
         existing = find_owner(self.settings, on_stale=log.info)
         if existing is not None:  # say so before DuckDB refuses the file with a lock error
             raise OwnerError(f"a cbi serve (pid {existing.pid}) already owns this warehouse; "
                              "stop it first (or use it: other commands go to it)")
-        if sandbox.needs_servers(self.settings):
-            self.sandbox = sandbox.start_all(self.settings.sandbox_seed)
-            self.settings = self.settings.model_copy(update=self.sandbox.settings_overrides())
+        self.settings = self.sandbox.enter_context(sandbox_session(self.settings))
         self.opened = True
         if self.wh is None:
             self.wh = connect(settings=self.settings)
@@ -173,8 +172,7 @@ class Server:
             wh.close()
         if self.owns_wh and self.wh is not None:
             self.wh.close()
-        if self.sandbox:
-            self.sandbox.stop()
+        self.sandbox.close()
         log.info("cbi serve stopped cleanly")
 
 

@@ -17,30 +17,18 @@ def _age_s(now: dt.datetime, at: dt.datetime | None) -> float | None:
     return None if at is None else round((now - at).total_seconds(), 1)
 
 
-def observed_and_written(wh, now: dt.datetime) -> dict[tuple[str, str], dict[str, Any]]:
-    """(feed, subject) -> the newest observation's time and when rows were last written,
-    each with its age in seconds: the one meaning of freshness (`cbi status`, dashboard)."""
-    floor = now - alerts.FRESHNESS_WINDOW  # minute bars older than this are never scanned
-    out = {}
-    for row in wh.query_file("cbi.ops.sql", "freshness_observed.sql", {"floor": floor}).to_pylist():
-        observed, written = row["observed_at"], row["written_at"]
-        out[(row["feed"], row["subject"])] = {
-            "observed_at": observed, "observed_age_s": _age_s(now, observed),
+def _times(observed: dt.datetime | None, written: dt.datetime | None,
+           now: dt.datetime) -> dict[str, Any]:
+    return {"observed_at": observed, "observed_age_s": _age_s(now, observed),
             "written_at": written, "written_age_s": _age_s(now, written)}
-    return out
 
 
 def freshness_rows(fresh: list, wh, now: dt.datetime) -> list[dict[str, Any]]:
     """Each `alerts.Freshness` as a dict with `observed_at`/`written_at` and their ages;
-    `last_at` is the newest observation (FRED's and news' too, never a write time)."""
-    times = observed_and_written(wh, now)
-    none = {"observed_at": None, "observed_age_s": None, "written_at": None, "written_age_s": None}
-    out = []
-    for f in fresh:
-        row = {**dataclasses.asdict(f), **times.get((f.feed, f.subject), none)}
-        row["last_at"] = row["observed_at"] if row["observed_at"] is not None else row["last_at"]
-        out.append(row)
-    return out
+    `last_at` is the newest observation (FRED's and news' too, never a write time). The
+    times come with `fresh` (one query, `alerts.feed_times`): nothing is read again. `wh`
+    stays in the signature for the callers that pass it."""
+    return [{**dataclasses.asdict(f), **_times(f.last_at, f.written_at, now)} for f in fresh]
 
 
 def status_report(wh, settings, now: dt.datetime | None = None, raise_alerts: bool = False,

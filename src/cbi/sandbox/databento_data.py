@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cbi import calendar
+from cbi.feeds.dbn import OHLCV_DTYPE, RTYPE  # noqa: F401 - the layout is the feed's
 
 CHICAGO = ZoneInfo("America/Chicago")
 EPOCH = dt.date(2015, 1, 1)  # the price paths start here
@@ -34,13 +35,6 @@ MINUTE_NS = 60_000_000_000
 PUBLISHER_ID = 1  # GLBX.MDP3 Globex
 MONTH_CODES = "FGHJKMNQUVXZ"
 
-#: The DBN v2/v3 OHLCV record layout (56 bytes, little-endian), as `to_ndarray` gives it.
-OHLCV_DTYPE = np.dtype([
-    ("length", "u1"), ("rtype", "u1"), ("publisher_id", "<u2"), ("instrument_id", "<u4"),
-    ("ts_event", "<u8"), ("open", "<i8"), ("high", "<i8"), ("low", "<i8"), ("close", "<i8"),
-    ("volume", "<u8"),
-])
-RTYPE = {"ohlcv-1m": 0x21, "ohlcv-1h": 0x22, "ohlcv-1d": 0x23}
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,10 @@ import zstandard
 
 from cbi.sandbox import databento_data as data
 from cbi.sandbox.faults import Faults
+from cbi.secrets import SANDBOX_KEYS
 
 #: The fixed fake key the sandbox accepts (Databento keys: "db-" + 29 characters).
-SANDBOX_API_KEY = "db-" + "SandboxKeyForLocalTesting0000"  # fake; split so key scanners pass
+SANDBOX_API_KEY = SANDBOX_KEYS["DATABENTO_API_KEY"]  # fake; defined once in cbi.secrets
 DATASET = "GLBX.MDP3"
 SCHEMAS = ("ohlcv-1m", "ohlcv-1h", "statistics")
 #: The sandbox's price of data, per GB (the order of Databento's usage-based CME pricing).
@@ -251,7 +252,8 @@ class HistoricalServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], state: SandboxState):
         super().__init__(address, Handler)
         self.state = state
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
+                                        daemon=True)
 
     @property
     def url(self) -> str:

@@ -165,7 +165,8 @@ class LiveServer(socketserver.ThreadingTCPServer):
     def __init__(self, address: tuple[str, int], state: LiveState):
         super().__init__(address, Session)
         self.state = state
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
+                                        daemon=True)
 
     @property
     def host(self) -> str:

@@ -18,9 +18,10 @@ from functools import lru_cache
 from typing import Any
 
 from cbi.sandbox.json_server import ApiError, Faults, JsonServer
+from cbi.secrets import SANDBOX_KEYS
 
-#: The fixed fake key the sandbox accepts (the same constant as cbi.feeds.fred.SANDBOX_KEY).
-SANDBOX_KEY = "0123456789abcdef0123456789abcdef"
+#: The fixed fake key the sandbox accepts (defined once in cbi.secrets).
+SANDBOX_KEY = SANDBOX_KEYS["FRED_API_KEY"]
 START = dt.date(2022, 1, 3)
 OPEN_END = dt.date(9999, 12, 31)
 #: Series the sandbox knows: (starting level, daily step size, floor).

@@ -64,7 +64,8 @@ class JsonServer(ThreadingHTTPServer):
         return status, {}, raw[: len(raw) // 2] if fault == "malformed" else raw
 
     def start_thread(self) -> "JsonServer":
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
+                                        daemon=True)
         self._thread.start()
         return self
 

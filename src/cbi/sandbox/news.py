@@ -17,8 +17,9 @@ from functools import lru_cache
 from typing import Any
 
 from cbi.sandbox.json_server import ApiError, Faults, JsonServer
+from cbi.secrets import SANDBOX_KEYS
 
-SANDBOX_KEY = "sandbox0newsapi0key0000000000000"  # = cbi.feeds.news.SANDBOX_KEY
+SANDBOX_KEY = SANDBOX_KEYS["NEWSAPI_KEY"]  # the fixed fake key (defined once in cbi.secrets)
 MAX_RESULTS = 100
 DAYS = 60
 SOURCE = "Sandbox Wire (simulated)"

@@ -19,17 +19,14 @@ def build_cmd(
     end: Optional[str] = typer.Option(None, "--end", help="Last date to rebuild (YYYY-MM-DD)."),
 ) -> None:
     """Build features.curated_features_daily for every root, then the training tables."""
-    from cbi.cli import console, fail, open_warehouse
     from cbi.config import get_settings
-    from cbi.console import progress
-    from cbi.transform.features import features_job
-    from cbi.warehouse import WarehouseError
+    from cbi.console import console, open_warehouse, progress
+    from cbi.jobs import features_job
+    from cbi.transform.features import STEPS
 
-    with open_warehouse() as wh, progress("features build"):
-        try:
-            result = features_job(wh, get_settings(), full=full, start=start, end=end)
-        except (WarehouseError, ValueError) as exc:
-            fail(str(exc))
+    with open_warehouse() as wh, progress("features build", total=len(STEPS)) as bar:
+        result = features_job(wh, get_settings(), full=full, start=start, end=end,
+                              progress=bar.step)
     if result.get("up_to_date"):
         console.print("features are up to date: no input changed since the last build")
         return
@@ -44,11 +41,10 @@ def export_cmd(
     end: Optional[str] = typer.Option(None, "--end", help="Last date (YYYY-MM-DD)."),
 ) -> None:
     """Export training tables to Parquet, after the data-quality gates pass."""
-    from cbi.cli import console, fail, open_warehouse
     from cbi.config import get_settings
+    from cbi.console import console, fail, open_warehouse, progress
     from cbi.export import QualityGateError, export_job
     from cbi.quality import print_report
-    from cbi.warehouse import WarehouseError
 
     if surface not in SURFACES:
         fail(f"unknown surface {surface!r}; choose {' or '.join(SURFACES)}")
@@ -56,17 +52,16 @@ def export_cmd(
         fail(f"unknown horizon {horizon!r}; choose from {', '.join(HORIZONS)} or all")
     settings = get_settings()
     horizons = settings.horizons if horizon == "all" else [horizon]
-    from cbi.console import progress
-
-    with open_warehouse(read_only=True, role="training") as wh, progress("export"):
+    # Steps: the gates, then one file per horizon.
+    with open_warehouse(read_only=True, role="training") as wh, \
+            progress("export", total=1 + len(horizons)) as bar:
         try:
             result = export_job(wh, settings, surfaces=[surface], horizons=horizons,
-                                start=start, end=end)
+                                start=start, end=end, progress=bar.step)
         except QualityGateError as exc:
+            # Kept: the operator needs the whole gate report (a table), not only its summary.
             print_report(exc.report, console)
             fail(str(exc), code=1)
-        except (WarehouseError, ValueError) as exc:
-            fail(str(exc))
     for f in result["files"]:
         console.print(f"{f['path']}: {f['rows_written']} rows ({f.get('mode')})")
 

@@ -1,7 +1,8 @@
 """Curated daily features, built in the warehouse from the continuous series, FRED and news.
 
-`features_job` is the pipeline job (`cbi.jobs.JOBS["features"]`): it rebuilds the dates its
-inputs touched since the last build (or everything with `full=True`), then the training
+`features_job` builds them (the pipeline job `cbi.jobs.features_job` wraps it, re-scoring
+the stored news first on a full build): it rebuilds the dates its inputs touched since the
+last build (or everything with `full=True`), then the training
 tables. Each write is a MERGE on (date, symbol), so a re-run, or a run killed midway, leaves
 the same rows; the build's watermark moves only after every MERGE has committed.
 """
@@ -15,30 +16,30 @@ from typing import Any
 
 import pyarrow as pa
 
-from cbi.warehouse import Warehouse
+from cbi.warehouse import Warehouse, watermarks
 
 SQL = "cbi.transform.sql"
 FEATURES = "features.curated_features_daily"
-CURSORS = "ops.feed_cursors"
 CURSOR = ("features", "curated_features_daily")  # (feed, cursor_key) of this job's watermark
 FEATURE_FILES = ("features_curated.sql", "training_rows.sql")
 FAR_FUTURE = dt.date(9999, 12, 31)
+#: The steps `features_job` reports to its `progress` callable, in order.
+STEPS = ("inputs checked", "features computed", "features merged", "training tables built")
 
 
 def features_job(wh: Warehouse, settings, **options: Any) -> dict[str, Any]:
     """Build curated features for every root, then the training tables.
 
-    Options: `full` (rebuild every date), `start`, `end` (dates, inclusive)."""
+    Options: `full` (rebuild every date), `start`, `end` (dates, inclusive), `progress` (a
+    callable(step) called after each of STEPS)."""
     from cbi.transform.training import build_training
 
+    step = options.get("progress") or (lambda label: None)
     full = bool(options.get("full"))
-    if full:  # a new sentiment scorer reaches news_sentiment (a view of the stored scores)
-        from cbi.feeds.sentiment_rescore import rescore_articles
-
-        rescore_articles(wh)
     start, end = _date(options.get("start")), _date(options.get("end"))
     marks = input_watermarks(wh)
     previous = previous_watermarks(wh)
+    step(STEPS[0])
     if previous.get("definitions") != marks["definitions"]:
         full = True  # the feature SQL changed: every row may differ
     write_from = start or (dt.date(1, 1, 1) if full else touched_since(wh, previous))
@@ -48,10 +49,13 @@ def features_job(wh: Warehouse, settings, **options: Any) -> dict[str, Any]:
     created_at = dt.datetime.now(dt.timezone.utc)
     rows = build_rows(wh, write_from, end or FAR_FUTURE, feature_hash, created_at,
                       settings.fred_max_age_days, settings.feature_roots)
+    step(STEPS[1])
     written = wh.merge(FEATURES, rows).rows_merged
     if full and start is None and end is None:
         wh.execute_file(SQL, "features_delete_stale.sql")
+    step(STEPS[2])
     written += build_training(wh, settings, write_from, full=full and start is None and end is None)
+    step(STEPS[3])
     save_watermarks(wh, marks)  # only after every MERGE has committed
     return {"rows_read": rows.num_rows, "rows_written": written, "write_from": str(write_from),
             "feature_hash": feature_hash}
@@ -107,11 +111,7 @@ def input_watermarks(wh: Warehouse) -> dict[str, str | None]:
 
 
 def previous_watermarks(wh: Warehouse) -> dict[str, str | None]:
-    details = wh.scalar(
-        f"SELECT details FROM {CURSORS} WHERE feed = @feed AND cursor_key = @key",
-        {"feed": CURSOR[0], "key": CURSOR[1]},
-    )
-    return json.loads(details) if details else {}
+    return watermarks.get_details(wh, *CURSOR)
 
 
 def touched_since(wh: Warehouse, previous: dict[str, str | None]) -> dt.date | None:
@@ -128,12 +128,7 @@ def touched_since(wh: Warehouse, previous: dict[str, str | None]) -> dt.date | N
 def save_watermarks(wh: Warehouse, marks: dict[str, str | None]) -> None:
     times = [dt.datetime.fromisoformat(v) for k, v in marks.items() if v and k != "definitions"]
     latest = max(times, default=None)
-    wh.merge(CURSORS, pa.table({
-        "feed": [CURSOR[0]], "cursor_key": [CURSOR[1]],
-        "watermark": pa.array([latest], pa.timestamp("us", tz="UTC")),
-        "updated_at": pa.array([dt.datetime.now(dt.timezone.utc)], pa.timestamp("us", tz="UTC")),
-        "details": [json.dumps(marks, sort_keys=True)],
-    }))
+    watermarks.set_watermark(wh, *CURSOR, latest, marks)
 
 
 def _date(value: Any) -> dt.date | None:

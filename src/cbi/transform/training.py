@@ -21,7 +21,7 @@ def training_table(surface: str, horizon: str) -> str:
     if surface not in SURFACES or horizon not in HORIZONS:
         raise ValueError(f"unknown surface/horizon {surface!r}/{horizon!r}; "
                          f"surfaces {list(SURFACES)}, horizons {list(HORIZONS)}")
-    return f"training.zl_training_{surface}_allhistory_{horizon}"
+    return catalog.training_table(surface, horizon)
 
 
 def build_training(wh: Warehouse, settings, write_from: dt.date, *, full: bool = False) -> int:

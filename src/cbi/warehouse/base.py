@@ -270,9 +270,33 @@ class Warehouse(ABC):
     SUPPORTS_TRANSACTIONS: ClassVar[bool] = False  # multi-statement transactions
     SUPPORTS_DRY_RUN: ClassVar[bool] = False  # byte estimates before running
     SUPPORTS_STORAGE_READ_API: ClassVar[bool] = False
+    SUPPORTS_JOB_COSTS: ClassVar[bool] = False  # bytes per query job (what BigQuery bills)
+    ONE_PROCESS: ClassVar[bool] = False  # one process at a time holds it (DuckDB's file lock)
 
     read_only: bool = False
     url: str = ""
+    role: str | None = None  # the access role it was opened for (BigQuery: its credentials)
+
+    # ---- engine abilities with a default (capability constants say which engine has them)
+    @property
+    def job_costs(self) -> list[Any]:
+        """Costs of the query jobs run since the last drain (filled where SUPPORTS_JOB_COSTS)."""
+        return self.__dict__.setdefault("_job_costs", [])
+
+    @job_costs.setter
+    def job_costs(self, costs: list[Any]) -> None:
+        self.__dict__["_job_costs"] = costs
+
+    def drain_job_costs(self) -> list[Any]:
+        """The recorded job costs, handed over and forgotten (`cbi.ops.cost.flush_costs`
+        stores them); always empty on an engine without job costs."""
+        drained = list(self.job_costs)
+        self.job_costs.clear()
+        return drained
+
+    def keep_job_costs(self, costs: list[Any]) -> None:
+        """Take over costs another connection recorded (a read-only one), to be drained here."""
+        self.job_costs.extend(costs)
 
     # ---- engine primitives ---------------------------------------------------------------
     @abstractmethod
@@ -500,18 +524,12 @@ class Warehouse(ABC):
         out = {}
         for fqn, days in retention_days.items():
             spec = catalog.table(fqn)
-            if fqn in catalog_never_expire() or spec.dataset in ("training", "predictions"):
+            if spec.retention == "never":  # the DDL's `-- retention: never`
                 raise WarehouseError(f"retention refused for {fqn}: training needs these rows")
             if spec.partition_column is None:
                 raise WarehouseError(f"retention needs a partitioned table; {fqn} is not")
             out[fqn] = self._set_expiration(spec, int(days))
         return out
-
-
-def catalog_never_expire() -> frozenset[str]:
-    from cbi.config import NEVER_EXPIRE
-
-    return NEVER_EXPIRE
 
 
 def conform(spec: TableSpec, rows: pa.Table) -> pa.Table:

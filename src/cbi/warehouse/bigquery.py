@@ -3,6 +3,11 @@
 Every query carries `maximum_bytes_billed`; every job's bytes are kept in `job_costs` for
 `ops.query_costs`. Large results come through the Storage Read API. `endpoint=` in the URL
 points the client at an emulator (anonymous credentials, no Google servers).
+
+`dataset_prefix=` in the URL (e.g. `demo_`) keeps a second copy of the warehouse beside the
+production one in the same project: every dataset is named with the prefix
+(`demo_market_data`...), and every statement's table names are qualified with it here, in one
+place, so the SQL files keep naming `market_data.x`.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cbi.warehouse.base import Warehouse, WarehouseError, python_params
-from cbi.warehouse.catalog import TableSpec, bigquery_type
+from cbi.warehouse.catalog import DATASETS, TableSpec, bigquery_type
 
 CREDENTIALS_HELP = (
     "no BigQuery credentials found. Provide one of: Application Default Credentials "
@@ -35,6 +40,8 @@ class CostGuardError(WarehouseError):
     pass
 
 
+#: Results of more rows than this come through the Storage Read API, smaller ones by REST.
+STORAGE_READ_MIN_ROWS = 2_000
 #: gRPC channel options of the Storage Read client: results of any size.
 GRPC_UNLIMITED = (("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1))
 
@@ -57,6 +64,38 @@ def error_line(exc: BaseException) -> str:
         message = errors[0]["message"]
     line = " ".join(str(message).split())
     return line if len(line) <= 400 else line[:397] + "..."
+
+
+#: A table name in a statement: `dataset.table` not preceded by a name part (a project or a
+#: column path); string literals and comments are split off first (see `with_prefix`): an
+#: apostrophe in a comment must not open a "literal".
+_TABLE_NAME = re.compile(r"(?<![\w.])(" + "|".join(DATASETS) + r")\.([A-Za-z_]\w*)")
+_STRINGS = re.compile(r"""(--[^\n]*|#[^\n]*|/\*.*?\*/|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""", re.S)
+_PREFIX = re.compile(r"[A-Za-z0-9_]{0,64}")
+
+
+def with_prefix(sql: str, prefix: str) -> str:
+    """`sql` with every catalogue table (and staging table) in the prefixed datasets:
+    `market_data.x` -> `demo_market_data.x`. Names only: string literals, aliases and column
+    paths (`T.col`) are left alone; a name that is not a catalogue table is not a table."""
+    if not prefix:
+        return sql
+    known = _known_tables()
+
+    def qualify(match: re.Match) -> str:
+        dataset, name = match.group(1), match.group(2)
+        if f"{dataset}.{name}" in known or name.startswith("_staging_"):
+            return f"{prefix}{dataset}.{name}"
+        return match.group(0)
+
+    parts = _STRINGS.split(sql)  # odd indices: literals and comments, kept as they are
+    return "".join(p if i % 2 else _TABLE_NAME.sub(qualify, p) for i, p in enumerate(parts))
+
+
+def _known_tables() -> frozenset[str]:
+    from cbi.warehouse.catalog import all_tables
+
+    return frozenset(spec.fqn for spec in all_tables())
 
 
 def _client_errors() -> tuple[type[BaseException], ...]:
@@ -144,16 +183,21 @@ class BigQueryWarehouse(Warehouse):
     SUPPORTS_PARTITION_OPTIONS = True
     SUPPORTS_DRY_RUN = True
     SUPPORTS_STORAGE_READ_API = True
+    SUPPORTS_JOB_COSTS = True  # every job's bytes land in `job_costs` (see _record)
 
     def __init__(self, project: str, location: str = "us-central1", *, endpoint: str | None = None,
                  grpc_endpoint: str | None = None, read_only: bool = False, role: str = "collector",
                  maximum_bytes_billed: int = 10 * 1024**3, cost_guard_bytes: int | None = None,
                  credentials: Any = None, url: str | None = None,
-                 connect_timeout_s: float | None = 10.0) -> None:
+                 connect_timeout_s: float | None = 10.0, dataset_prefix: str = "") -> None:
         from google.cloud import bigquery
 
+        if not _PREFIX.fullmatch(dataset_prefix or ""):
+            raise WarehouseError(f"dataset_prefix={dataset_prefix!r} in the warehouse URL: use "
+                                 "letters, digits and _ only (e.g. demo_), at most 64")
         self._bq = bigquery
         self.project, self.location, self.role = project, location, role
+        self.dataset_prefix = dataset_prefix or ""
         self.read_only = read_only
         self.url = url or f"bigquery://{project}?location={location}"
         self.maximum_bytes_billed = maximum_bytes_billed
@@ -195,6 +239,18 @@ class BigQueryWarehouse(Warehouse):
     def close(self) -> None:
         self.client.close()
 
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """The datasets this connection reads and writes, as named in the project."""
+        return tuple(self.dataset_prefix + d for d in DATASETS)
+
+    def _sql(self, sql: str) -> str:
+        return with_prefix(sql, self.dataset_prefix)
+
+    def _ref(self, fqn: str) -> str:
+        """`dataset.table` (or a dataset) as the client API names it: project, prefix."""
+        return f"{self.project}.{self.dataset_prefix}{fqn}"
+
     # ---- primitives ----------------------------------------------------------------------
     def _job_config(self, params: dict[str, Any] | None, dry_run: bool = False):
         return self._bq.QueryJobConfig(
@@ -207,7 +263,8 @@ class BigQueryWarehouse(Warehouse):
 
     def dry_run_bytes(self, sql: str, params: dict[str, Any] | None = None) -> int:
         try:
-            job = self.client.query(sql, job_config=self._job_config(python_params(params), dry_run=True))
+            job = self.client.query(self._sql(sql),
+                                    job_config=self._job_config(python_params(params), dry_run=True))
         except _client_errors() as exc:
             raise WarehouseError(f"BigQuery dry run of {statement_label(sql)} failed: {error_line(exc)}") from None
         self._record(job, dry_run=True)
@@ -216,16 +273,19 @@ class BigQueryWarehouse(Warehouse):
     def _run(self, sql: str, params: dict[str, Any] | None) -> pa.Table | None:
         guard_cost(self, sql, params)
         try:
-            job = self.client.query(sql, job_config=self._job_config(params))
-            job.result()
+            job = self.client.query(self._sql(sql), job_config=self._job_config(params))
+            rows = job.result()
         except _client_errors() as exc:
             raise WarehouseError(f"BigQuery: {statement_label(sql)} failed: {error_line(exc)}") from None
         self._record(job)
-        _note_writes(self.project, sql)
         if job.statement_type not in (None, "SELECT", "SCRIPT"):
             return None
         try:
-            return job.to_arrow(bqstorage_client=self._storage, create_bqstorage_client=False)
+            # A small result comes with the query's own REST answer; a Storage Read session
+            # would cost two more round trips (most of the pipeline's reads are a few rows).
+            big = (rows.total_rows or 0) > STORAGE_READ_MIN_ROWS
+            return job.to_arrow(bqstorage_client=self._storage if big else None,
+                                create_bqstorage_client=False)
         except _client_errors() as exc:
             raise WarehouseError(f"BigQuery: reading the result of {statement_label(sql)} failed: "
                                  f"{error_line(exc)}") from None
@@ -239,7 +299,7 @@ class BigQueryWarehouse(Warehouse):
         from google.api_core.exceptions import NotFound
 
         try:
-            table = self.client.get_table(f"{self.project}.{spec.fqn}")
+            table = self.client.get_table(self._ref(spec.fqn))
         except NotFound:
             return None
         return {f.name: bigquery_type(f.field_type) for f in table.schema}
@@ -247,7 +307,7 @@ class BigQueryWarehouse(Warehouse):
     def _create_dataset(self, dataset: str) -> bool:
         from google.api_core.exceptions import Conflict, NotFound
 
-        ref = f"{self.project}.{dataset}"
+        ref = self._ref(dataset)
         try:
             self.client.get_dataset(ref)
             return False
@@ -271,13 +331,13 @@ class BigQueryWarehouse(Warehouse):
         config = self._bq.LoadJobConfig(source_format="PARQUET", write_disposition="WRITE_TRUNCATE")
         step = f"loading the batch into {staging}"
         try:
-            self.client.load_table_from_file(buf, f"{self.project}.{staging}", job_config=config).result()
+            self.client.load_table_from_file(buf, self._ref(staging), job_config=config).result()
             # One MERGE statement is atomic in BigQuery: the batch applies whole or not at all.
             step = "MERGE"
-            job = self.client.query(sql.replace("{staging}", staging), job_config=self._job_config(params))
+            job = self.client.query(self._sql(sql.replace("{staging}", staging)),
+                                    job_config=self._job_config(params))
             job.result()
             self._record(job)
-            TABLES_WRITTEN.setdefault(self.project, set()).add(spec.fqn)
         except WarehouseError as exc:
             raise WarehouseError(f"merge into {spec.fqn} failed, nothing written: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - rewrapped with the table's name
@@ -285,7 +345,7 @@ class BigQueryWarehouse(Warehouse):
                                  f"{error_line(exc)}") from None
         finally:
             try:
-                self.client.delete_table(f"{self.project}.{staging}", not_found_ok=True)
+                self.client.delete_table(self._ref(staging), not_found_ok=True)
             except _client_errors():  # noqa: S110 - the error above (or none) is what matters
                 pass
         stats = job.dml_stats
@@ -294,7 +354,7 @@ class BigQueryWarehouse(Warehouse):
         return int(job.num_dml_affected_rows or 0), 0
 
     def partitioning(self, fqn: str) -> dict[str, Any]:
-        table = self.client.get_table(f"{self.project}.{fqn}")
+        table = self.client.get_table(self._ref(fqn))
         tp = table.time_partitioning
         return {
             "column": tp.field if tp else None,
@@ -308,17 +368,6 @@ class BigQueryWarehouse(Warehouse):
     def _set_expiration(self, spec: TableSpec, days: int) -> int:
         self._run(f"ALTER TABLE {spec.fqn} SET OPTIONS (partition_expiration_days = {int(days)})", None)
         return 0
-
-
-#: project -> tables this process wrote (DML or MERGE). Lets the test suite share one
-#: initialised emulator project and empty only what a test touched.
-TABLES_WRITTEN: dict[str, set[str]] = {}
-_DML = re.compile(r"\b(?:INSERT\s+INTO|MERGE(?:\s+INTO)?|UPDATE|DELETE\s+FROM)\s+`?([A-Za-z_][\w]*\.[A-Za-z_][\w]*)", re.I)
-
-
-def _note_writes(project: str, sql: str) -> None:
-    for fqn in _DML.findall(sql):
-        TABLES_WRITTEN.setdefault(project, set()).add(fqn)
 
 
 def guard_cost(wh: BigQueryWarehouse, sql: str, params: dict[str, Any] | None) -> None:
@@ -356,7 +405,8 @@ def _kind(value: Any) -> str:
 
 
 def from_url(url: str, *, read_only: bool = False, role: str = "collector", settings=None) -> BigQueryWarehouse:
-    """`bigquery://PROJECT?location=us-central1[&endpoint=http://…][&grpc=host:port]`."""
+    """`bigquery://PROJECT?location=us-central1[&endpoint=http://…][&grpc=host:port]
+    [&dataset_prefix=demo_]`."""
     from urllib.parse import urlparse
 
     from cbi.warehouse import query_args
@@ -372,4 +422,4 @@ def from_url(url: str, *, read_only: bool = False, role: str = "collector", sett
                   "connect_timeout_s": getattr(settings, "bigquery_connect_timeout_s", 10.0)}
     return BigQueryWarehouse(project, args.get("location", "us-central1"), endpoint=args.get("endpoint"),
                              grpc_endpoint=args.get("grpc"), read_only=read_only, role=role, url=url,
-                             **kwargs)
+                             dataset_prefix=args.get("dataset_prefix", ""), **kwargs)

@@ -1,9 +1,14 @@
 """Every table of the warehouse, read from the DDL files in `schema/` (BigQuery SQL).
 
 A DDL file's header comments declare what SQL cannot: `-- key: a, b` (the natural key every
-MERGE matches on), `-- template: horizon` (one table per horizon), `-- view`.
-Columns, partitioning and clustering are parsed from the DDL itself with sqlglot, so the
-file is the single source of truth for both engines.
+MERGE matches on), `-- template: horizon` (one table per horizon) or `-- template: surface,
+horizon` (one per surface and horizon), `-- retention: never` (retention refused: training
+needs every row) or `-- retention: after roll-up into DATASET.TABLE` (a row expires only once
+the roll-up holds it), `-- view`. Columns, partitioning and clustering are parsed from the DDL
+itself with sqlglot, so the file is the single source of truth for both engines.
+
+The catalogue also owns the names built from templates: `training_table`,
+`predictions_table`, `backtest_table` and `export_path`; no other module spells them.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from cbi.config import HORIZONS
+from cbi.config import HORIZONS, SURFACES
 
 DATASETS = ("market_data", "features", "training", "predictions", "ops")
-_HEADER = re.compile(r"^--\s*(key|template|view)\s*:?\s*(.*)$", re.M)
+_HEADER = re.compile(r"^--\s*(key|template|retention|view)\s*:?\s*(.*)$", re.M)
+_ROLLED_UP = re.compile(r"after roll-up into ([a-z_]+\.[a-z0-9_]+)")
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,9 @@ class TableSpec:
     description: str = ""
     is_view: bool = False
     source: str = field(default="", compare=False)
+    #: `-- retention:` "never" (refused), "after roll-up" (see `rolled_up_into`) or "" (free)
+    retention: str = ""
+    rolled_up_into: str | None = None  # the table whose rows must exist before these expire
 
     @property
     def fqn(self) -> str:
@@ -92,8 +101,21 @@ def _parse(ddl: str, source: str) -> TableSpec:
     missing = [k for k in key if k not in {c.name for c in columns}]
     if missing:
         raise ValueError(f"{source}: key column(s) {missing} are not columns of {dataset}.{name}")
+    retention, rolled_up_into = _retention(headers.get("retention", ""), source)
     return TableSpec(dataset, name, ddl, key, tuple(columns), part_col, gran, clustering, desc,
-                     source=source)
+                     source=source, retention=retention, rolled_up_into=rolled_up_into)
+
+
+def _retention(header: str, source: str) -> tuple[str, str | None]:
+    if not header:
+        return "", None
+    if header.split()[0] == "never":
+        return "never", None
+    rolled = _ROLLED_UP.match(header)
+    if rolled:
+        return "after roll-up", rolled.group(1)
+    raise ValueError(f"{source}: unknown retention rule {header!r}; use 'never' or "
+                     "'after roll-up into DATASET.TABLE'")
 
 
 def _partitioning(tree: exp.Expression) -> tuple[str | None, str | None]:
@@ -124,14 +146,25 @@ def all_tables() -> tuple[TableSpec, ...]:
     """Every table and view, templates expanded (one table per horizon)."""
     specs: list[TableSpec] = []
     for source, text in _schema_files():
-        if re.search(r"^--\s*template:\s*horizon", text, re.M):
-            for horizon, days in HORIZONS.items():
-                ddl = text.replace("{horizon}", horizon).replace("{days}", str(days))
-                specs.append(_parse(ddl, source))
-        else:
-            specs.append(_parse(text, source))
+        specs.extend(_parse(ddl, source) for ddl in _expand(text))
     # Views last: they may select from tables.
     return tuple(sorted(specs, key=lambda s: s.is_view))
+
+
+def _expand(text: str) -> list[str]:
+    """The DDL of each table a file declares: one, or one per horizon (and surface)."""
+    template = re.search(r"^--\s*template:\s*(.*)$", text, re.M)
+    axes = [a.strip() for a in template.group(1).split(",")] if template else []
+    surfaces = SURFACES if "surface" in axes else (None,)
+    horizons = HORIZONS.items() if "horizon" in axes else [(None, None)]
+    out = []
+    for surface in surfaces:
+        for horizon, days in horizons:
+            ddl = text if surface is None else text.replace("{surface}", surface)
+            if horizon is not None:
+                ddl = ddl.replace("{horizon}", horizon).replace("{days}", str(days))
+            out.append(ddl)
+    return out
 
 
 def table(fqn: str) -> TableSpec:
@@ -144,3 +177,29 @@ def table(fqn: str) -> TableSpec:
 
 def schema_dir() -> Path:
     return Path(str(resources.files("cbi.warehouse") / "schema"))
+
+
+# ---- names built from templates (the only place they are spelled) ----------------------------
+def training_table(surface: str, horizon: str) -> str:
+    """`training.zl_training_{surface}_allhistory_{horizon}` (unknown surface/horizon: KeyError)."""
+    return table(f"training.zl_training_{surface}_allhistory_{horizon}").fqn
+
+
+def predictions_table(surface: str, horizon: str) -> str:
+    """`predictions.zl_predictions_{surface}_allhistory_{horizon}`."""
+    return table(f"predictions.zl_predictions_{surface}_allhistory_{horizon}").fqn
+
+
+def backtest_table(surface: str, horizon: str) -> str:
+    """`predictions.zl_backtest_{surface}_allhistory_{horizon}`."""
+    return table(f"predictions.zl_backtest_{surface}_allhistory_{horizon}").fqn
+
+
+def export_path(export_dir: str | Path, surface: str, horizon: str) -> Path:
+    """The Parquet export of a training table: `{export_dir}/{its table name}.parquet`."""
+    return Path(export_dir) / f"{training_table(surface, horizon).split('.')[1]}.parquet"
+
+
+def never_expire() -> frozenset[str]:
+    """Every table whose DDL says `-- retention: never`."""
+    return frozenset(s.fqn for s in all_tables() if s.retention == "never")

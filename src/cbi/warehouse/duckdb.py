@@ -54,6 +54,7 @@ class WarehouseLockedError(WarehouseError):
 class DuckDBWarehouse(Warehouse):
     engine = "duckdb"
     SUPPORTS_TRANSACTIONS = True
+    ONE_PROCESS = True
 
     def __init__(self, path: str, read_only: bool = False) -> None:
         self.path = path
@@ -211,9 +212,19 @@ class DuckDBWarehouse(Warehouse):
 
     def compact(self, fqn: str) -> None:
         # a checkpoint writes the WAL into the file and merges the row groups a run of
-        # appends left half full, once, instead of on every later writer's close
-        if not self.read_only:
-            self._cursor().execute("CHECKPOINT")
+        # appends left half full, once, instead of on every later writer's close. A
+        # checkpoint merges at most `max_vacuum_tasks` (100) runs of such groups (and of
+        # groups an upsert's deletes thinned) and leaves the rest to the next checkpoints,
+        # which any later command's close runs: lift the cap for this one.
+        if self.read_only:
+            return
+        cur = self._cursor()
+        cap = cur.execute("SELECT current_setting('max_vacuum_tasks')").fetchone()[0]
+        cur.execute("SET max_vacuum_tasks = 1000000")
+        try:
+            cur.execute("CHECKPOINT")
+        finally:
+            cur.execute(f"SET max_vacuum_tasks = {int(cap)}")
 
     def partitioning(self, fqn: str) -> dict[str, Any]:
         # DuckDB has no partitions: report what the schema file declares.
@@ -230,11 +241,9 @@ class DuckDBWarehouse(Warehouse):
         part = f"CAST({col} AS DATE)" if typ == "TIMESTAMP" else col
         where = f"{part} < ?"
         args: list[Any] = [cutoff]
-        if spec.fqn == "market_data.databento_futures_ohlcv_1m":
-            # Raw minutes may expire only once rolled up into daily bars.
-            where += (" AND EXISTS (SELECT 1 FROM market_data.futures_ohlcv_1d d "
-                      "WHERE d.symbol = databento_futures_ohlcv_1m.symbol "
-                      f"AND d.date >= {part})")
+        if spec.rolled_up_into:  # `-- retention: after roll-up into ...`: only rows it holds
+            where += (f" AND EXISTS (SELECT 1 FROM {spec.rolled_up_into} d "
+                      f"WHERE d.symbol = {spec.name}.symbol AND d.date >= {part})")
         cur = self._cursor()
         return cur.execute(f"DELETE FROM {spec.fqn} WHERE {where}", args).fetchall()[0][0]
 

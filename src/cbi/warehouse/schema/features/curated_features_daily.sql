@@ -1,4 +1,5 @@
 -- key: date, symbol
+-- retention: never (training needs every row)
 -- One row per trading date and root (symbol = root), built in SQL from the continuous series,
 -- FRED as of each date (latest vintage with realtime_start <= date) and news sentiment.
 CREATE TABLE IF NOT EXISTS features.curated_features_daily (

@@ -1,4 +1,5 @@
 -- key: ts_event, symbol
+-- retention: after roll-up into market_data.futures_ohlcv_1d (a minute expires only once its daily bar exists)
 -- One-minute OHLCV bars of every contract (outrights and spreads) from Databento GLBX.MDP3.
 -- ts_event is the bar's start (UTC); a minute with no trades has no bar. trading_date: the CME
 -- trading date of the bar's session, set at ingest from the root's calendar (cbi.calendar).

@@ -1,4 +1,5 @@
 -- key: date, symbol
+-- retention: never (training needs every row)
 -- CME settlement prices per contract and trading date, from Databento's statistics schema
 -- (GLBX.MDP3, stat_type SETTLEMENT_PRICE): the daily close that CME itself publishes. Daily
 -- bars use it as their close where present (futures_ohlcv_1d.close_source = 'settlement').

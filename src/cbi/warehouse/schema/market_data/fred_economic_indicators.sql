@@ -1,4 +1,5 @@
 -- key: series_id, date, realtime_start
+-- retention: never (training needs every row)
 -- Every vintage of every FRED observation: a revision is a new row with its own realtime_start.
 -- source: 'fred' (the live API), 'sandbox' (simulated) or 'file' (a downloaded CSV).
 CREATE TABLE IF NOT EXISTS market_data.fred_economic_indicators (

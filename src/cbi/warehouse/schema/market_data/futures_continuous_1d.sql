@@ -1,4 +1,5 @@
 -- key: date, root
+-- retention: never (training needs every row)
 -- One continuous series per root: the outright with the highest volume each trading date,
 -- returns within one contract, chained into an index anchored at the first close.
 -- source: carried from the chosen contract's daily bar (databento, sandbox or file).

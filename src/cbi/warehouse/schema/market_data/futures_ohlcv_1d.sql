@@ -1,4 +1,5 @@
 -- key: date, symbol
+-- retention: never (training needs every row)
 -- Daily bars per contract by CME trading date: rolled up from 1-minute bars or imported from daily files.
 -- source: 'databento' or 'sandbox' (carried from the bars rolled up: 'sandbox' when any was),
 -- or 'file' for a vendor-file import. close_source: 'settlement' (CME's settlement price from

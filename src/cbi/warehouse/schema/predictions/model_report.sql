@@ -1,4 +1,5 @@
 -- key: surface, horizon, forecaster
+-- retention: never (the accuracy record of every model)
 -- The model report (`cbi models report`): walk-forward figures per surface, horizon and
 -- forecaster (served | tree | neural | random_walk | drift), rewritten by every `cbi train`.
 -- periods: non-overlapping h-day periods in the rows (rows / h). dm_stat, dm_pvalue:

@@ -1,5 +1,6 @@
 -- key: date, symbol
 -- template: horizon
+-- retention: never
 -- Every feature for ZL with the forward target over {horizon} ({days} trading days).
 -- The last {days} rows keep NULL targets: they are the rows we predict.
 CREATE TABLE IF NOT EXISTS training.zl_training_full_allhistory_{horizon} (

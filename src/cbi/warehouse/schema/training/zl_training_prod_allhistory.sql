@@ -1,5 +1,6 @@
 -- key: date, symbol
 -- template: horizon
+-- retention: never
 -- The stable feature set for ZL with the forward target over {horizon} ({days} trading days).
 -- The last {days} rows keep NULL targets: they are the rows we predict.
 CREATE TABLE IF NOT EXISTS training.zl_training_prod_allhistory_{horizon} (

@@ -1,9 +1,10 @@
 -- key: date, horizon, model_version
--- template: horizon
+-- template: surface, horizon
+-- retention: never
 -- Every walk-forward (out-of-sample) prediction with the actual value, for auditing accuracy in SQL.
 -- model_name: tree | neural | random_walk | drift | served; served_by (served rows only): the
 -- forecaster served at that origin by the skill gate (tree | neural | random_walk).
-CREATE TABLE IF NOT EXISTS predictions.zl_backtest_prod_allhistory_{horizon} (
+CREATE TABLE IF NOT EXISTS predictions.zl_backtest_{surface}_allhistory_{horizon} (
   date DATE NOT NULL,
   horizon STRING NOT NULL,
   model_version STRING NOT NULL,
@@ -20,4 +21,4 @@ CREATE TABLE IF NOT EXISTS predictions.zl_backtest_prod_allhistory_{horizon} (
 )
 PARTITION BY DATE_TRUNC(date, MONTH)
 CLUSTER BY horizon
-OPTIONS (description = 'ZL walk-forward backtest, prod surface, horizon {horizon}; key (date, horizon, model_version)');
+OPTIONS (description = 'ZL walk-forward backtest, {surface} surface, horizon {horizon}; key (date, horizon, model_version)');

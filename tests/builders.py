@@ -1,14 +1,18 @@
-"""Training exports built from daily bars with plain pandas features, for tests and benchmarks.
+"""Test builders: rows and files the tests (and benchmarks) build, defined once.
 
-They have the columns of `training.zl_training_prod_allhistory_{h}` and the Parquet metadata
+- `minute_bars`: rows of `market_data.databento_futures_ohlcv_1m` (the `bars()` of many tests).
+- Training exports built from daily bars with plain pandas features (`synthetic_bars`,
+  `real_bars`, `write_exports`); they have the columns of `training.zl_training_prod_allhistory_{h}` and the Parquet metadata
 the export writes, so training runs on them exactly as on a real export. The features here
 are simple approximations (not TA-Lib exact): they stand in for the features area's output.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cbi.config import HORIZONS
+from cbi.warehouse import catalog
 
 FEATURE_HASH = "sample-features-v1"
 
@@ -73,7 +78,7 @@ def write_exports(bars: pd.DataFrame, export_dir: Path, horizons: list[str] | No
             **(table.schema.metadata or {}), b"feature_hash": FEATURE_HASH.encode(),
             b"watermarks": json.dumps({"ZL": str(rows["date"].iloc[-1])}).encode(),
             b"row_count": str(len(rows)).encode()})
-        path = export_dir / f"zl_training_{surface}_allhistory_{horizon}.parquet"
+        path = catalog.export_path(export_dir, surface, horizon)
         pq.write_table(table, path)
         paths[horizon] = path
     return paths
@@ -93,3 +98,25 @@ def synthetic_bars(n_days: int = 2500, seed: int = 0, start: str = "2010-01-04")
 def real_bars(csv: Path) -> pd.DataFrame:
     bars = pd.read_csv(csv)
     return bars[["date", "close", "volume"]]
+
+
+# ---- minute bars -----------------------------------------------------------------------------
+UTC = dt.timezone.utc
+
+
+def minute_bars(closes: Sequence[float], symbols: Sequence[str] | None = None, *,
+                start: dt.datetime = dt.datetime(2024, 3, 8, 14, 30, tzinfo=UTC),
+                root: str = "ZL", instrument_id: int = 42, volume: int | Sequence[int] = 10,
+                spread: float = 0.1, **columns: Any) -> pa.Table:
+    """One-minute bars from `start`, one a minute: open = close, high/low = close +/- `spread`.
+    `symbols` defaults to ZLK4 on every row; `columns` adds others (`source=[...]`)."""
+    n = len(closes)
+    closes = [float(c) for c in closes]
+    volumes = list(volume) if isinstance(volume, Sequence) else [volume] * n
+    return pa.table({
+        "ts_event": pa.array([start + dt.timedelta(minutes=i) for i in range(n)],
+                             pa.timestamp("us", tz="UTC")),
+        "root": [root] * n, "symbol": list(symbols or ["ZLK4"] * n), "instrument_id": [instrument_id] * n,
+        "open": closes, "high": [c + spread for c in closes], "low": [c - spread for c in closes],
+        "close": closes, "volume": volumes, **columns,
+    })

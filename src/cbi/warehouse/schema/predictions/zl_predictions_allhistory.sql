@@ -1,9 +1,10 @@
 -- key: date, horizon, model_version
--- template: horizon
--- Forecasts made at origin date (the close of date) for target_date, from the prod surface.
+-- template: surface, horizon
+-- retention: never
+-- Forecasts made at origin date (the close of date) for target_date, from the {surface} surface.
 -- model_name = served: the forecast the product serves; served_by names its source
 -- (tree | neural | random_walk). Learner rows (tree, neural) are kept beside it.
-CREATE TABLE IF NOT EXISTS predictions.zl_predictions_prod_allhistory_{horizon} (
+CREATE TABLE IF NOT EXISTS predictions.zl_predictions_{surface}_allhistory_{horizon} (
   date DATE NOT NULL,
   horizon STRING NOT NULL,
   model_version STRING NOT NULL,
@@ -19,4 +20,4 @@ CREATE TABLE IF NOT EXISTS predictions.zl_predictions_prod_allhistory_{horizon} 
 )
 PARTITION BY date
 CLUSTER BY horizon
-OPTIONS (description = 'ZL price forecasts, prod surface, horizon {horizon}; key (date, horizon, model_version)');
+OPTIONS (description = 'ZL price forecasts, {surface} surface, horizon {horizon}; key (date, horizon, model_version)');

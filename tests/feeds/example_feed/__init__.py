@@ -1,0 +1,2 @@
+"""A feed added the way every feed is: this folder (its client and `Source`) and one registry
+line (`cbi.feeds.registry.register(FEED)`, done by the test that uses it)."""
