@@ -37,7 +37,9 @@ browser:
 demo: setup
 	$(BIN)/cbi demo
 
+# mypy first (its settings: [tool.mypy] in pyproject.toml): a type error fails the run.
 test: setup emulator browser
+	$(BIN)/mypy
 	CBI_EMULATOR_PYTHON=$(abspath $(EMU))/venv/bin/python $(BIN)/pytest -q -n 2  # two workers: two cores
 
 test-fast: setup
@@ -53,4 +55,4 @@ lock:
 	  /tmp/cbi-lock/bin/pip freeze --exclude-editable | grep -v '^cbi' > constraints.txt
 
 clean:
-	rm -rf $(VENV) $(EMU) .pytest_cache
+	rm -rf $(VENV) $(EMU) .pytest_cache .mypy_cache

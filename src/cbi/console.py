@@ -19,12 +19,15 @@ import json
 import queue
 import sys
 import threading
-from typing import Any, Callable, ContextManager, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Iterator
 
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 from cbi.errors import CommandFailed, exit_code, format_traceback, one_line
+
+if TYPE_CHECKING:
+    from cbi.warehouse.base import Warehouse
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Width for output that is not a terminal: lines are never wrapped (pipes, files, logs).
@@ -68,7 +71,7 @@ def forwarded() -> bool:
 
 
 @contextlib.contextmanager
-def lend(wh: Any, out: queue.Queue, terminal: dict[str, Any] | None = None) -> Iterator[None]:
+def lend(wh: Warehouse, out: queue.Queue, terminal: dict[str, Any] | None = None) -> Iterator[None]:
     """Run the body as a forwarded command: `wh` lent, output into `out`, the client's tty."""
     install_routing()
     _local.wh, _local.out, _local.terminal = wh, out, dict(terminal or {})
@@ -148,7 +151,7 @@ class CbiConsole(Console):
     client's terminal width in a forwarded command."""
 
     @property
-    def size(self) -> ConsoleDimensions:  # type: ignore[override]
+    def size(self) -> ConsoleDimensions:
         if not self.is_terminal:  # a pipe, a file, a log: never wrap (COLUMNS or not)
             return ConsoleDimensions(UNWRAPPED, 25)
         terminal = getattr(_local, "terminal", None) if forwarded() else None
@@ -240,7 +243,7 @@ class _Recording:
     """`with open_warehouse() as wh:` for a recorded command: the warehouse itself inside the
     block; the run row around it (`cbi.ops.runs.recorded_command`)."""
 
-    def __init__(self, wh: Any, owner: Any, job: str, writer: Any) -> None:
+    def __init__(self, wh: Warehouse, owner: Any, job: str, writer: Any) -> None:
         self.wh, self.owner, self.job, self.writer = wh, owner, job, writer
         self._record: Any = None
 

@@ -14,7 +14,7 @@ import json
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,6 +24,9 @@ from cbi.config import SURFACES
 from cbi.quality import QualityReport, run_gates
 from cbi.transform.training import training_table
 from cbi.warehouse import Warehouse, catalog
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
 
 SQL = "cbi.transform.sql"
 META_KEY = b"cbi"  # one JSON document under this key of the Parquet footer
@@ -39,11 +42,11 @@ class QualityGateError(RuntimeError):
         self.report = report
 
 
-def export_path(settings, surface: str, horizon: str) -> Path:
+def export_path(settings: Settings, surface: str, horizon: str) -> Path:
     return catalog.export_path(settings.export_dir, surface, horizon)
 
 
-def export_job(wh: Warehouse, settings, **options: Any) -> dict[str, Any]:
+def export_job(wh: Warehouse, settings: Settings, **options: Any) -> dict[str, Any]:
     """Gate, then export every surface x horizon. Options: `surfaces`, `horizons`, `start`,
     `end`, `progress` (a callable(step): after the gates, then after each file). Raises
     QualityGateError (and writes nothing) when a gate fails."""
@@ -59,7 +62,7 @@ def export_job(wh: Warehouse, settings, **options: Any) -> dict[str, Any]:
     if not report.ok:
         raise QualityGateError(report)
     step("quality gates passed")
-    out = {"rows_read": 0, "rows_written": 0, "files": []}
+    out: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "files": []}
     for surface, horizon in pairs:
         result = export_table(wh, training_table(surface, horizon),
                               export_path(settings, surface, horizon), start, end)

@@ -7,9 +7,13 @@ returns at least `rows_read` and `rows_written` (the run log records them).
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from cbi.feeds import registry
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
 
 #: The jobs after the feeds, in the cycle's order.
 PIPELINE: dict[str, str] = {
@@ -37,7 +41,7 @@ def job(name: str) -> Callable[..., dict[str, Any]]:
     return getattr(import_module(module), fn)
 
 
-def features_job(wh: Any, settings: Any, **options: Any) -> dict[str, Any]:
+def features_job(wh: Warehouse, settings: Settings, **options: Any) -> dict[str, Any]:
     """The `features` job: a full build first re-scores the stored news with the current
     sentiment scorer (news_sentiment is a view of the stored scores), then builds the
     features (`cbi.transform.features.features_job`). Composed here, not in transform: the

@@ -15,7 +15,7 @@ trained model is skipped with a message (`skipped`); none at all is an error.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,8 +30,11 @@ from cbi.models.registry import current_entries, entry_by_version, load_model, s
 from cbi.models.train import pick_horizons
 from cbi.warehouse import catalog
 
+if TYPE_CHECKING:
+    from cbi.warehouse.base import Warehouse
 
-def predict_job(wh, settings: Settings, **options: Any) -> dict[str, Any]:
+
+def predict_job(wh: Warehouse, settings: Settings, **options: Any) -> dict[str, Any]:
     """Options: horizons (list or 'all'), surface (prod|full)."""
     surface = options.get("surface") or "prod"
     horizons = pick_horizons(options.get("horizons"), settings)

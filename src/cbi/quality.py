@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from cbi.config import HORIZONS, SURFACES
 from cbi.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
 
 SQL = "cbi.transform.sql"
 FEATURES = "features.curated_features_daily"
@@ -56,7 +59,7 @@ class QualityReport:
         return "; ".join(f"{r.table}: {r.gate} ({r.detail})" for r in self.failed)
 
 
-def run_gates(wh: Warehouse, settings, *, surfaces: Iterable[str] = SURFACES,
+def run_gates(wh: Warehouse, settings: Settings, *, surfaces: Iterable[str] = SURFACES,
               horizons: Iterable[str] | None = None,
               previous_counts: dict[str, int] | None = None,
               today: dt.date | None = None) -> QualityReport:
@@ -100,15 +103,16 @@ def market_gates(wh: Warehouse) -> list[GateResult]:
     ]
 
 
-def macro_age_params(settings) -> dict[str, int]:
+def macro_age_params(settings: Settings) -> dict[str, int]:
     from cbi.transform.features import max_age_params
 
     return max_age_params(settings.fred_max_age_days)
 
 
-def table_gates(wh: Warehouse, settings, table: str) -> list[GateResult]:
-    params = {"trading calendar": {"max_gap_days": settings.quality_max_gap_days},
-              "value ranges": {"target_root": settings.target_root}}
+def table_gates(wh: Warehouse, settings: Settings, table: str) -> list[GateResult]:
+    params: dict[str, dict[str, Any]] = {
+        "trading calendar": {"max_gap_days": settings.quality_max_gap_days},
+        "value ranges": {"target_root": settings.target_root}}
     details = {"unique keys": "duplicate (date, symbol)", "no NULL keys": "NULL date or symbol",
                "trading calendar": f"weekend date or gap over {settings.quality_max_gap_days} days",
                "value ranges": "RSI outside [0, 100], volatility < 0 or price <= 0"}

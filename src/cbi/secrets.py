@@ -14,7 +14,7 @@ import base64
 import logging
 import os
 import re
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, quote_plus
 
 from cbi.errors import UsageError
@@ -70,14 +70,22 @@ def get_secret(name: str) -> str | None:
     return value
 
 
-def sandbox_mode(settings: Any) -> bool:
+class SandboxSetting(Protocol):
+    """What these functions read of `cbi.config.Settings`, typed by shape: `cbi.config`
+    imports this module, so importing `Settings` back would be an import cycle."""
+
+    @property
+    def sandbox(self) -> bool | None: ...
+
+
+def sandbox_mode(settings: SandboxSetting) -> bool:
     """The one test of sandbox mode (simulated data): `sandbox = true`, set by the demo, the
     tests or the user. A key's absence never decides: the live service's missing key is an
     error naming it. (Which stand-ins run is `cbi.sandbox.session`'s business.)"""
     return settings.sandbox is True
 
 
-def feed_key(settings: Any, name: str) -> str | None:
+def feed_key(settings: SandboxSetting, name: str) -> str | None:
     """The key a feed sends: the stand-in's fake key in sandbox mode (a real key never goes
     to a stand-in), else the stored one; None when it is not set."""
     if sandbox_mode(settings):

@@ -439,7 +439,7 @@ def test_a_kill_between_the_minute_merge_and_the_roll_up_is_found_and_finished(
 
 
 def test_a_backfill_says_its_cost_first_and_stops_above_the_cap(wh, servers):
-    from cbi.feeds.databento_cost import CostLimitExceeded
+    from cbi.feeds.databento.cost import CostLimitExceeded
 
     clock, http, _ = servers
     said = []

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cbi.config import Settings
-from cbi.feeds.fred_files import import_files, read_fred_csv
+from cbi.feeds.fred.files import import_files, read_fred_csv
 
 LAGS = {"default": 1}
 
@@ -99,7 +99,7 @@ def test_publication_dates_by_series_rule():
     (DTWEXBGS) weekly, Monday afternoon for the week before, so known at Tuesday's close."""
     import datetime as dt
 
-    from cbi.feeds.fred_files import known_on
+    from cbi.feeds.fred.files import known_on
 
     d = dt.date
     weekly = {"DTWEXBGS": "TUE"}

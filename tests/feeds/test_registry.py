@@ -43,6 +43,20 @@ def test_the_registry_line_makes_the_job_the_key_and_the_sandbox_key(example_fee
     assert isinstance(example.ExampleSource(example.ExampleClient("k"), dt.date.today()), Source)
 
 
+def test_the_registry_line_gives_the_feeds_default_schedule(example_feed, monkeypatch):
+    from cbi.ops.scheduler import Trigger, effective_schedule
+
+    monkeypatch.setitem(jobs.JOBS, "example", example.FEED.job)  # as if in FEEDS at import
+
+    schedule = effective_schedule(Settings(), live=False)
+    assert schedule["example"] == [Trigger("every", seconds=86400)]
+    assert schedule["fred"] == [Trigger("every", seconds=3600)]  # the built-in lines too
+    assert schedule["databento"] == [Trigger("every", seconds=300)]
+    assert effective_schedule(Settings(), live=True)["databento"] == []  # Live replaces the poll
+    overridden = effective_schedule(Settings(schedule={"example": "every 2h"}), live=False)
+    assert overridden["example"] == [Trigger("every", seconds=7200)]
+
+
 def test_the_built_in_feeds_are_registered_once():
     names = [f.name for f in registry.FEEDS]
     assert names == ["databento", "fred", "news"]

@@ -164,7 +164,7 @@ def _seed(tmp_path_factory):
     wh = connect(f"duckdb:///{folder}/seed.duckdb")
     wh.init()
     from cbi.feeds.bars_files import import_bars
-    from cbi.feeds.fred_files import import_files
+    from cbi.feeds.fred.files import import_files
 
     import_bars(wh, [daily])
     import_bars(wh, [minutes])

@@ -25,7 +25,7 @@ class FakeClient:
             self.ran.append(sql)
         return SimpleNamespace(job_id=f"job{len(self.configs)}", statement_type="SELECT",
                                total_bytes_processed=self.estimate, total_bytes_billed=self.estimate,
-                               result=lambda: None, to_arrow=lambda **kw: None)
+                               result=lambda: SimpleNamespace(total_rows=0), to_arrow=lambda **kw: None)
 
 
 def fake_bigquery(estimate: int, guard: int) -> BigQueryWarehouse:

@@ -55,8 +55,10 @@ PROVENANCE_RECHECK_S = 5.0  # how often the sandbox flag re-reads the data's sou
 # Accepted `since` range: anything outside is a 422, never an overflow deep in a query.
 SINCE_MIN = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 SINCE_MAX = dt.datetime(2200, 1, 1, tzinfo=dt.timezone.utc)
-ERRORS = {400: {"model": schemas.ErrorResponse}, 404: {"model": schemas.ErrorResponse},
-          422: {"model": schemas.ErrorResponse}, 503: {"model": schemas.ErrorResponse}}
+#: The error bodies every route documents (FastAPI's `responses=`).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": schemas.ErrorResponse}, 404: {"model": schemas.ErrorResponse},
+    422: {"model": schemas.ErrorResponse}, 503: {"model": schemas.ErrorResponse}}
 log = logging.getLogger(__name__)
 
 

@@ -15,7 +15,7 @@ import json
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Hashable
+from typing import Any, Awaitable, Callable, Hashable, Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,7 +44,7 @@ def make_entry(body: bytes, expires: float) -> Entry:
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
-    return bool(accept_encoding) and "gzip" in accept_encoding.lower()
+    return accept_encoding is not None and "gzip" in accept_encoding.lower()
 
 
 def _plain(value: Any) -> Any:
@@ -177,13 +177,13 @@ def answer(entry: Entry, if_none_match: str | None, accept_encoding: str | None,
     if etag_matches(if_none_match, entry.etag) or (
             entry.gzipped is not None and etag_matches(if_none_match, entry.gzip_etag)):
         return 304, b"", headers
-    if zipped:
+    if zipped and entry.gzipped is not None:  # (zipped implies a gzipped body)
         headers["Content-Encoding"] = "gzip"
         return 200, entry.gzipped, headers
     return 200, entry.body, headers
 
 
-def url_key(scope: dict) -> tuple:
+def url_key(scope: Mapping[str, Any]) -> tuple:
     return ("url", scope["path"], scope.get("query_string", b""))
 
 

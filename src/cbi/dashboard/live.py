@@ -12,12 +12,16 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 import anyio
 
 from cbi.dashboard import data
 from cbi.dashboard.cache import encode
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,7 @@ class Topic:
 
 
 class LiveHub:
-    def __init__(self, wh: Any, settings: Any, clock: Callable[[], dt.datetime],
+    def __init__(self, wh: Warehouse, settings: Settings, clock: Callable[[], dt.datetime],
                  limiter: anyio.CapacityLimiter, poll_s: float,
                  simulated: Callable[[], bool] | None = None) -> None:
         self.wh, self.settings, self.clock, self.limiter = wh, settings, clock, limiter

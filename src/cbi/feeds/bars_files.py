@@ -144,7 +144,7 @@ def _dbn_metadata(raw: bytes, path: Path):
         raise BarError(f"{path}: the DBN metadata does not decode: {exc}") from None
 
 
-def _dbn_records(path: Path, skip: int, symbols: dict[int, tuple[str, str]],
+def _dbn_records(path: Path, skip: int, symbols: dict[int, tuple[str, str | None]],
                  batch_rows: int) -> Iterator[Batch]:
     with _dbn_stream(path) as stream:
         stream.read(skip)

@@ -3,14 +3,20 @@
 
     for request in source.plan(wh, settings, **options):    # what to ask for, from watermarks
         rows = source.normalize(request, source.fetch(request))   # outside world -> Arrow
-        wh.merge(source.table, rows)                          # whole batch or nothing
+        source.before_merge(wh, request, rows)                # e.g. a roll-up marker (survives a kill)
+        result = wh.merge(request.table or source.table, rows)    # whole batch or nothing
         source.after_merge(wh, request, rows, result)         # e.g. roll-ups of the dates touched
         set_watermark(wh, source.feed, request.cursor_key,    # only after the MERGE
                       source.watermark(request, rows), source.details(request, rows))
 
-A feed is registered once in `cbi.feeds.registry` (its job, key name and sandbox stand-ins);
-`SourceBase` gives the optional parts their defaults. Adding a feed: a module (or folder) with
-its client and `Source`, and one `Feed(...)` line in the registry.
+`plan` may be a generator: it resumes only after the previous request's watermark moved, so
+it can stop early (Databento stops a root whose available end moved back). A feed stops
+another cursor's requests only by raising; per-cursor isolation (one root's failure does not
+stop the others) is the job's: it runs `run_feed` once per cursor (see `cbi.feeds.databento`).
+
+A feed is registered once in `cbi.feeds.registry` (its job, key name, schedule and sandbox
+stand-ins); `SourceBase` gives the optional parts their defaults. Adding a feed: a folder
+(`client`, `source`) and one `Feed(...)` line in the registry.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class Request:
     start: dt.datetime | dt.date | None
     end: dt.datetime | dt.date | None
     params: dict[str, Any] = field(default_factory=dict)
+    table: str | None = None  # where this request's rows merge, when not the source's `table`
 
 
 @runtime_checkable
@@ -61,9 +68,14 @@ class Source(Protocol):
         """Rows for `table` as Arrow (UTC timestamps); raise ValueError naming row and field."""
         ...
 
+    def before_merge(self, wh: Warehouse, request: Request, rows: pa.Table) -> None:
+        """What must be written before the MERGE (a marker that a kill leaves behind)."""
+        ...
+
     def after_merge(self, wh: Warehouse, request: Request, rows: pa.Table,
-                    result: MergeResult) -> None:
-        """What must follow the MERGE before the watermark moves (roll-ups, alerts)."""
+                    result: MergeResult) -> int | None:
+        """What must follow the MERGE before the watermark moves (roll-ups, alerts); the
+        rows it wrote besides the MERGE (counted in `rows_written`), or None."""
         ...
 
     def watermark(self, request: Request, rows: pa.Table) -> dt.datetime | dt.date | None:
@@ -85,8 +97,11 @@ class SourceBase:
 
     secret: str | None = None
 
+    def before_merge(self, wh: Warehouse, request: Request, rows: pa.Table) -> None:
+        return None
+
     def after_merge(self, wh: Warehouse, request: Request, rows: pa.Table,
-                    result: MergeResult) -> None:
+                    result: MergeResult) -> int | None:
         return None
 
     def watermark(self, request: Request, rows: pa.Table) -> dt.datetime | dt.date | None:
@@ -101,19 +116,26 @@ class SourceBase:
 
 def run_feed(wh: Warehouse, source: Source, settings: Any, **options: Any) -> dict[str, Any]:
     """The feed loop, and the only place a feed's rows are merged and its watermark moved:
-    plan, fetch, normalise, merge, after-merge hook, then the watermark. `cursors` maps each
-    cursor to its rows, inserted and updated."""
-    totals: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "cursors": {}}
+    plan, fetch, normalise, before-merge hook, merge, after-merge hook, then the watermark.
+    An empty batch merges nothing and skips the before-merge hook. `requests` counts the
+    requests made; `cursors` maps each cursor to its (last request's) rows, inserted, updated."""
+    totals: dict[str, Any] = {"rows_read": 0, "rows_written": 0, "requests": 0, "cursors": {}}
     for request in source.plan(wh, settings, **options):
         raw = source.fetch(request)
         rows = source.normalize(request, raw)
-        result = wh.merge(source.table, rows) if rows.num_rows else MergeResult(source.table)
-        source.after_merge(wh, request, rows, result)
+        table = request.table or source.table
+        if rows.num_rows:
+            source.before_merge(wh, request, rows)
+            result = wh.merge(table, rows)
+        else:
+            result = MergeResult(table)
+        extra = source.after_merge(wh, request, rows, result) or 0
         mark = source.watermark(request, rows)
         if mark is not None:
             set_watermark(wh, source.feed, request.cursor_key, mark, source.details(request, rows))
+        totals["requests"] += 1
         totals["rows_read"] += source.records(raw, rows)
-        totals["rows_written"] += result.inserted + result.updated
+        totals["rows_written"] += result.inserted + result.updated + extra
         totals["cursors"][request.cursor_key] = {
             "rows": rows.num_rows, "inserted": result.inserted, "updated": result.updated}
         log.info("%s %s: %d rows (%d new) from %s", source.feed, request.cursor_key,

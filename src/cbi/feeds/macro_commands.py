@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
 
 
 def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
@@ -41,10 +45,10 @@ def ingest_fred(
     console.print(f"FRED: {result['rows_read']} rows read, {result['rows_written']} written{simulated}")
 
 
-def _import(wh, settings, files: List[Path]) -> dict:
+def _import(wh: Warehouse, settings: Settings, files: List[Path]) -> dict:
     """Every file read, then each merged: two steps a file on the progress bar."""
     from cbi.console import progress
-    from cbi.feeds.fred_files import import_files
+    from cbi.feeds.fred.files import import_files
 
     with progress(f"importing {len(files)} FRED file(s)", total=2 * len(files)) as bar:
         return import_files(wh, settings, files, progress=bar.step)

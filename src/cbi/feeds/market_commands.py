@@ -6,9 +6,13 @@ import datetime as dt
 import re
 import threading
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
 
 
 def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
@@ -107,7 +111,7 @@ def _until(end: str | None) -> dt.datetime | None:
     return when
 
 
-def _live(wh, settings, console, label: str) -> None:
+def _live(wh: Warehouse, settings: Settings, console, label: str) -> None:
     from cbi.feeds import databento
 
     stop = threading.Event()

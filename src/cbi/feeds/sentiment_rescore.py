@@ -8,11 +8,14 @@ description keeps its score (there is nothing to read).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from cbi.feeds import sentiment
+
+if TYPE_CHECKING:
+    from cbi.warehouse.base import Warehouse
 
 TABLE = "market_data.news_articles"
 
@@ -22,7 +25,7 @@ def article_text(title: str | None, description: str | None) -> str:
     return ". ".join(t for t in (title, description) if t)
 
 
-def rescore_articles(wh: Any) -> int:
+def rescore_articles(wh: Warehouse) -> int:
     """Re-score every stored article with text; returns how many rows changed."""
     rows = wh.query(f"SELECT url, published_at, title, description, query, sentiment_score, "
                     f"sentiment_model FROM {TABLE}").to_pylist()

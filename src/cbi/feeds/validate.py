@@ -20,13 +20,16 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from cbi.errors import UsageError
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
 
 PRICES = ("open", "high", "low", "close")
 #: No contract trades a trillion lots in one bar; a bigger volume is a corrupt field.
@@ -113,7 +116,7 @@ def today_utc() -> dt.date:
     return dt.datetime.now(dt.timezone.utc).date()
 
 
-def bar_limits(settings: Any, today: dt.date | None = None) -> Limits:
+def bar_limits(settings: Settings, today: dt.date | None = None) -> Limits:
     """The plausible dates, price bands and jump rule for bars, from settings."""
     today = today or today_utc()
     return Limits(
@@ -124,7 +127,8 @@ def bar_limits(settings: Any, today: dt.date | None = None) -> Limits:
         jump_floor=float(settings.jump_floor_fraction))
 
 
-def date_range(settings: Any, kind: str = "bars", today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+def date_range(settings: Settings, kind: str = "bars",
+               today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """(earliest, latest) plausible date of bars or FRED observations."""
     today = today or today_utc()
     first = settings.fred_min_date if kind == "fred" else settings.bars_min_date
@@ -188,7 +192,7 @@ def collapse_duplicates(rows: pa.Table, key: list[str], source: str, row_offset:
         return rows
     fields = [c for c in rows.column_names if c not in set(ignore)]
     frame = rows.select(fields).to_pandas()
-    first_of: dict[tuple, int] = {}
+    first_of: dict[tuple, np.integer] = {}
     drop = np.zeros(rows.num_rows, bool)
     for i in np.flatnonzero(dup):
         k = tuple(keys.iloc[i])
@@ -290,10 +294,10 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
 
 
 def _symbol_rules(table: pa.Table) -> list[tuple[np.ndarray, str, str]]:
-    rules = []
+    rules: list[tuple[np.ndarray, str, str]] = []
     codes, symbols = _codes(table.column("symbol"))
     if (codes < 0).any():
-        rules.append((codes < 0, "symbol", _symbol_problem(None)))
+        rules.append((codes < 0, "symbol", cast(str, _symbol_problem(None))))  # a missing one has one
     roots = None
     if "root" in table.column_names:
         root_codes, root_values = _codes(table.column("root"))

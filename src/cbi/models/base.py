@@ -23,6 +23,8 @@ class Model(Protocol):
     file_name: ClassVar[str]  # the model file inside a registry version folder
     params: dict[str, Any]
 
+    def __init__(self, seed: int = ..., params: dict[str, Any] | None = None) -> None: ...
+
     def fit(self, features: np.ndarray, target: np.ndarray) -> Model: ...
 
     def predict(self, features: np.ndarray) -> np.ndarray: ...
@@ -56,7 +58,7 @@ def make_model(name: str, seed: int) -> Model:
 
 def model_names(choice: str | None) -> list[str]:
     """`all`/None -> every registered model; otherwise the one named (checked)."""
-    if choice in (None, "all"):
+    if choice is None or choice == "all":
         return list(MODELS)
     model_class(choice)
     return [choice]

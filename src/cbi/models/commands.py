@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import typer
 
 from cbi.errors import EXIT_SKIPPED
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
 
 models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
 
@@ -64,7 +67,7 @@ def train_cmd(
 
 
 @contextmanager
-def _train_progress(model: str, horizon: list[str], settings: Any) -> Iterator[Any]:
+def _train_progress(model: str, horizon: list[str], settings: Settings) -> Iterator[Any]:
     """Progress on stderr: models trained of all (horizon × model), and per model its
     walk-forward folds. Yields train_job's `progress(task, done, total)`. Bad --model or
     --horizon values pass through: train_job refuses them, naming the value."""

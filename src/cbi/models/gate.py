@@ -98,9 +98,9 @@ def rolling_dm(d: np.ndarray, origin: np.ndarray, target: np.ndarray, days: int,
     csum = np.concatenate([[0.0], np.cumsum(x)])
     # cross[j, k] = sum of x_i * x_(i+j) over i < k (and i + j < n_all)
     cross = np.zeros((lags + 1, n_all + 1))
-    for j in range(min(lags, max(n_all - 1, 0)) + 1):  # lags beyond the pairs: nothing to sum
-        cross[j, 1: n_all - j + 1] = np.cumsum(x[: n_all - j] * x[j:])
-        cross[j, n_all - j + 1:] = cross[j, n_all - j]
+    for lag in range(min(lags, max(n_all - 1, 0)) + 1):  # lags beyond the pairs: nothing to sum
+        cross[lag, 1: n_all - lag + 1] = np.cumsum(x[: n_all - lag] * x[lag:])
+        cross[lag, n_all - lag + 1:] = cross[lag, n_all - lag]
     stat = np.full(len(d), math.nan)
     pval = np.full(len(d), math.nan)
     for i, k in enumerate(known):
@@ -159,6 +159,6 @@ def gate_now(backtest: pd.DataFrame, learners: list[str], days: int,
         stat, p = dm_test(d, days) if len(d) >= need else (None, None)
         is_open = p is not None and p < rule.alpha
         report[name] = {"dm_stat": stat, "dm_pvalue": p, "pairs": int(len(d)), "open": bool(is_open)}
-        if is_open and stat > best:
+        if is_open and stat is not None and stat > best:  # open: both are numbers
             best, chosen = stat, name
     return {"served_by": chosen, "learners": report}

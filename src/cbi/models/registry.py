@@ -94,8 +94,10 @@ def _pick(candidates: list[dict[str, Any]], settings: Settings) -> dict[str, Any
 
     eligible = [m for m in candidates if miss(m) <= settings.coverage_tolerance + 1e-12]
     if eligible:
-        return {**min(eligible, key=lambda m: (mase(m), m["model_name"])), "eligible": True}
-    return {**min(candidates, key=lambda m: (miss(m), mase(m), m["model_name"])), "eligible": False}
+        best = min(eligible, key=lambda m: (mase(m), m["model_name"]))
+        return {**best, "eligible": True}
+    best = min(candidates, key=lambda m: (miss(m), mase(m), m["model_name"]))
+    return {**best, "eligible": False}
 
 
 def load_model(entry: dict[str, Any]) -> Model:

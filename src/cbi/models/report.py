@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,9 @@ import pyarrow as pa
 
 from cbi.models.evaluate import metrics
 from cbi.models.gate import dm_test
+
+if TYPE_CHECKING:
+    from cbi.warehouse.base import Warehouse
 
 RW_EMPIRICAL_PAIRS = 504  # two years of trading days
 MIN_YEAR_ROWS = 20
@@ -140,7 +143,7 @@ def report_table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.table(arrays)
 
 
-def read_report(wh, surface: str | None = None) -> list[dict[str, Any]]:
+def read_report(wh: Warehouse, surface: str | None = None) -> list[dict[str, Any]]:
     """The model report rows from the warehouse, horizon by horizon in the usual order."""
     from cbi.config import HORIZONS
 

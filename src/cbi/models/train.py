@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import platform
 from importlib.metadata import version as package_version
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,15 @@ from cbi.models.report import forecaster_figures, report_table, rw_empirical_bou
 from cbi.models.shrinkage import final_weight, min_pairs
 from cbi.warehouse import catalog
 
+if TYPE_CHECKING:
+    from cbi.warehouse.base import Warehouse
+
 #: progress(task, done, total): the CLI draws bars from it.
 TrainProgress = Callable[[str, int, int], None]
 PACKAGES = ("lightgbm", "scikit-learn", "numpy", "pandas", "pyarrow", "cbi")
 
 
-def train_job(wh, settings: Settings, **options: Any) -> dict[str, Any]:
+def train_job(wh: Warehouse, settings: Settings, **options: Any) -> dict[str, Any]:
     """Options: model (tree|neural|all), horizons (list, or 'all'), surface (prod|full),
     min_train_rows (default: the setting), progress (callable).
 
@@ -101,7 +104,7 @@ def pick_horizons(value: Any, settings: Settings) -> list[str]:
     return chosen
 
 
-def train_one(wh, settings: Settings, frame: TrainingFrame, name: str, surface: str,
+def train_one(wh: Warehouse, settings: Settings, frame: TrainingFrame, name: str, surface: str,
               min_train: int, progress: TrainProgress | None,
               with_baselines: bool = True) -> dict[str, Any]:
     """Walk-forward, backtest rows, final fit on every labelled row, registry entry."""
@@ -143,7 +146,7 @@ def train_one(wh, settings: Settings, frame: TrainingFrame, name: str, surface: 
             "backtest": backtest}
 
 
-def _write_backtests(wh, surface: str, horizon: str, version: str, name: str,
+def _write_backtests(wh: Warehouse, surface: str, horizon: str, version: str, name: str,
                      priced: dict[str, pd.DataFrame], level: float) -> int:
     fqn = catalog.backtest_table(surface, horizon)
     now = dt.datetime.now(dt.timezone.utc)
@@ -204,7 +207,7 @@ def _pkg(name: str) -> str | None:
         return None
 
 
-def serve_and_report(wh, settings: Settings, frame: TrainingFrame, surface: str,
+def serve_and_report(wh: Warehouse, settings: Settings, frame: TrainingFrame, surface: str,
                      backtests: dict[str, pd.DataFrame],
                      reports: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], int]:
     """The served forecaster of one horizon: its walk-forward (backtest rows, model_name

@@ -11,11 +11,16 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from cbi import calendar
 from cbi.secrets import get_secret, redact
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 ALERTS = "ops.alerts"
@@ -33,12 +38,12 @@ _SCHEMA = pa.schema([
 ])
 
 
-def _open(wh, kind: str, subject: str) -> dict | None:
+def _open(wh: Warehouse, kind: str, subject: str) -> dict | None:
     rows = wh.query_file("cbi.ops.sql", "open_alert.sql", {"kind": kind, "subject": subject})
     return rows.to_pylist()[0] if rows.num_rows else None
 
 
-def raise_alert(wh, settings, kind: str, subject: str, message: str,
+def raise_alert(wh: Warehouse, settings: Settings, kind: str, subject: str, message: str,
                 now: dt.datetime | None = None) -> bool:
     """Open an alert, or touch the open one; True when this call opened (and notified) it."""
     now = now or dt.datetime.now(UTC)
@@ -55,11 +60,11 @@ def raise_alert(wh, settings, kind: str, subject: str, message: str,
     return True
 
 
-def _save(wh, alert: dict) -> None:
+def _save(wh: Warehouse, alert: dict) -> None:
     wh.merge(ALERTS, pa.Table.from_pylist([alert], schema=_SCHEMA))
 
 
-def resolve_alert(wh, kind: str, subject: str, now: dt.datetime | None = None) -> bool:
+def resolve_alert(wh: Warehouse, kind: str, subject: str, now: dt.datetime | None = None) -> bool:
     """Close the open alert of a kind + subject, if any; True when one was closed."""
     existing = _open(wh, kind, subject)
     if not existing:
@@ -69,15 +74,15 @@ def resolve_alert(wh, kind: str, subject: str, now: dt.datetime | None = None) -
     return True
 
 
-def open_alerts(wh) -> list[dict]:
+def open_alerts(wh: Warehouse) -> list[dict]:
     return wh.query_file("cbi.ops.sql", "open_alerts.sql").to_pylist()
 
 
-def webhook_url(settings) -> str | None:
+def webhook_url(settings: Settings) -> str | None:
     return settings.alert_webhook_url or get_secret("ALERT_WEBHOOK_URL")
 
 
-def notify(settings, text: str) -> bool:
+def notify(settings: Settings, text: str) -> bool:
     """POST to the webhook; a failing webhook is logged, never fatal (the alert stays recorded)."""
     url = webhook_url(settings)
     if not url:
@@ -104,7 +109,7 @@ class Freshness:
     written_at: dt.datetime | None = None  # when the feed's rows were last written
 
 
-def feed_times(wh, now: dt.datetime) -> list[dict]:
+def feed_times(wh: Warehouse, now: dt.datetime) -> list[dict]:
     """Per feed and subject: the newest observation and the last write, in one query that
     reads minute bars from `now - FRESHNESS_WINDOW` only (the staleness rule and `cbi
     status` both answer from it)."""
@@ -112,7 +117,7 @@ def feed_times(wh, now: dt.datetime) -> list[dict]:
                          {"floor": now - FRESHNESS_WINDOW}).to_pylist()
 
 
-def freshness(wh, settings, now: dt.datetime | None = None) -> list[Freshness]:
+def freshness(wh: Warehouse, settings: Settings, now: dt.datetime | None = None) -> list[Freshness]:
     """Per root: the newest bar and whether the market has been open long enough without one;
     then FRED and news with their newest observation (they publish on their own calendars)."""
     now = now or dt.datetime.now(UTC)
@@ -142,7 +147,8 @@ def _bar_freshness(root: str, last_at: dt.datetime | None, now: dt.datetime,
     return Freshness("databento", root, last_at, round(minutes, 1), stale, note)
 
 
-def check_staleness(wh, settings, now: dt.datetime | None = None) -> list[Freshness]:
+def check_staleness(wh: Warehouse, settings: Settings,
+                    now: dt.datetime | None = None) -> list[Freshness]:
     """Raise an alert for each stale feed, resolve it once bars flow again."""
     now = now or dt.datetime.now(UTC)
     report = freshness(wh, settings, now)

@@ -10,11 +10,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 import typer
 
 from cbi.errors import EXIT_SKIPPED
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
 
 secrets_app = typer.Typer(help="Store API keys in the OS keychain (env variables are the fallback).",
                           no_args_is_help=True)
@@ -172,7 +176,7 @@ def cron_cmd(
         print(line)
 
 
-def _report(what: str, compute):
+def _report(what: str, compute: Callable[[Warehouse, Settings], dict[str, Any]]) -> Any:
     """A read from the owner when it holds the file, else from the warehouse opened here."""
     from cbi.config import get_settings
     from cbi.console import fail, info, open_warehouse

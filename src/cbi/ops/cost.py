@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
 
 COSTS = "ops.query_costs"
 TIB = 1024**4
@@ -25,7 +30,7 @@ _SCHEMA = pa.schema([
 ])
 
 
-def flush_costs(wh, job: str | None = None) -> int:
+def flush_costs(wh: Warehouse, job: str | None = None) -> int:
     """Persist the warehouse's pending job costs; return the bytes they processed (not dry runs)."""
     pending = wh.drain_job_costs()  # before the merge: its own job lands in the next flush
     if not pending:
@@ -61,7 +66,7 @@ class MonthCost:
         return self.bytes_billed / self.free_tier_bytes if self.free_tier_bytes else 0.0
 
 
-def month_to_date(wh, settings, now: dt.datetime | None = None) -> MonthCost:
+def month_to_date(wh: Warehouse, settings: Settings, now: dt.datetime | None = None) -> MonthCost:
     now = now or dt.datetime.now(UTC)
     start = dt.datetime(now.year, now.month, 1, tzinfo=UTC)
     total = wh.query_file("cbi.ops.sql", "costs_month.sql", {"month_start": start}).to_pylist()[0]
@@ -71,7 +76,7 @@ def month_to_date(wh, settings, now: dt.datetime | None = None) -> MonthCost:
                      settings.bigquery_price_per_tib, by_job)
 
 
-def human_bytes(n: int) -> str:
+def human_bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(n) < 1024 or unit == "TiB":
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.2f} {unit}"

@@ -27,13 +27,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 from urllib.parse import urlparse
 
 from cbi.errors import EXIT_FAILED, UsageError
 from cbi.ops import runs
 from cbi.ops.argv import global_values, split_globals
 from cbi.secrets import redact
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 5.0
@@ -62,7 +66,7 @@ class Owner:
     pid: int
 
 
-def owner_files(settings) -> OwnerFiles | None:
+def owner_files(settings: Settings) -> OwnerFiles | None:
     """Where an owner of this warehouse announces itself; None when nothing can own it."""
     url = settings.warehouse
     if urlparse(url).scheme != "duckdb":
@@ -76,7 +80,7 @@ def owner_files(settings) -> OwnerFiles | None:
 
 
 
-def find_owner(settings, on_stale: Callable[[str], None] | None = None) -> Owner | None:
+def find_owner(settings: Settings, on_stale: Callable[[str], None] | None = None) -> Owner | None:
     """The running owner of the configured warehouse, or None.
 
     An owner counts only when its process is alive *and* it answers a probe that needs its
@@ -237,7 +241,7 @@ def fetch(owner: Owner, what: str) -> Any:
 class LentWarehouse:
     """The owner's Warehouse for one forwarded command: usable, but not the command's to close."""
 
-    def __init__(self, wh: Any) -> None:
+    def __init__(self, wh: Warehouse) -> None:
         self._wh = wh
 
     def __getattr__(self, name: str) -> Any:
@@ -256,7 +260,7 @@ class LentWarehouse:
         pass
 
 
-def run_command(root: Any, argv: list[str], wh: Any, out: queue.Queue,
+def run_command(root: Any, argv: list[str], wh: Warehouse | None, out: queue.Queue,
                 terminal: dict[str, Any] | None = None) -> int:
     """Run `cbi ARGV` in this thread on the owner's warehouse; return its exit code.
 
@@ -270,7 +274,8 @@ def run_command(root: Any, argv: list[str], wh: Any, out: queue.Queue,
     options, rest = split_globals(argv)
     flags = global_values(options)
     argv = [*(["-v"] if flags["verbose"] else []), *(["-q"] if flags["quiet"] else []), *rest]
-    with console.lend(LentWarehouse(wh), out, terminal):
+    # the proxy stands in for the Warehouse (every attribute but `close` is the owner's)
+    with console.lend(cast("Warehouse", LentWarehouse(wh)), out, terminal):
         try:
             root.main(args=argv, prog_name="cbi", standalone_mode=True)
             return 0
@@ -308,8 +313,8 @@ class OwnerService:
     behind a token. `commands` is the `cbi` click command (None: this owner runs none);
     `job_names` lists the jobs it knows (an unknown one is a 404 before anything runs)."""
 
-    def __init__(self, settings, run: Callable[[str, dict], dict],
-                 reads: dict[str, Callable[[], Any]], port: int = 0, warehouse: Any = None,
+    def __init__(self, settings: Settings, run: Callable[[str, dict], dict],
+                 reads: dict[str, Callable[[], Any]], port: int = 0, warehouse: Warehouse | None = None,
                  commands: Any = None, job_names: Callable[[], list[str]] | None = None) -> None:
         files = owner_files(settings)
         if files is None:
@@ -504,7 +509,7 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
-def dispatch(settings, job: str, options: dict[str, Any] | None = None,
+def dispatch(settings: Settings, job: str, options: dict[str, Any] | None = None,
              on_line: Callable[[str], None] = print,
              on_note: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run a job where it must run: in the owner when one holds the warehouse, else here.

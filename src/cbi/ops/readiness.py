@@ -10,9 +10,14 @@ read sessions cost nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from cbi.ops import iam
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
+    from cbi.warehouse.bigquery import BigQueryWarehouse
 
 #: The table every probe reads (small, present once `cbi init` ran).
 PROBE_TABLE = "ops.pipeline_runs"
@@ -39,7 +44,7 @@ def _disabled(exc: BaseException) -> bool:
         "is disabled" in text or "api has not been used" in text
 
 
-def check_apis(wh) -> list[Readiness]:
+def check_apis(wh: BigQueryWarehouse) -> list[Readiness]:
     """BigQuery API: a dataset listing answers; BigQuery Storage API: a read session opens."""
     out = []
     enable = "gcloud services enable {api} --project " + wh.project
@@ -60,19 +65,19 @@ def check_apis(wh) -> list[Readiness]:
     return out
 
 
-def _open_read_session(wh) -> None:
-    from google.cloud.bigquery_storage import types
+def _open_read_session(wh: BigQueryWarehouse) -> None:
+    from google.cloud.bigquery_storage import DataFormat, ReadSession
 
     if wh._storage is None:
         raise RuntimeError("no Storage Read client (an emulator URL without grpc=)")
     dataset, table = PROBE_TABLE.split(".")
-    session = types.ReadSession(table=f"projects/{wh.project}/datasets/{dataset}/tables/{table}",
-                                data_format=types.DataFormat.ARROW)
+    session = ReadSession(table=f"projects/{wh.project}/datasets/{dataset}/tables/{table}",
+                          data_format=DataFormat.ARROW)
     wh._storage.create_read_session(parent=f"projects/{wh.project}", read_session=session,
                                     max_stream_count=1)
 
 
-def check_roles(wh, settings, credentials_for: Callable[[str], Any],
+def check_roles(wh: BigQueryWarehouse, settings: Settings, credentials_for: Callable[[str], Any],
                 client_for: Callable[[str, Any], Any]) -> list[Readiness]:
     """Each role: its credentials load, they are the account `cbi iam plan` grants, and
     each dataset of the plan lists that grant and opens with them."""
@@ -118,7 +123,7 @@ def check_roles(wh, settings, credentials_for: Callable[[str], Any],
     return out
 
 
-def check_bytes_billed(wh, settings) -> Readiness:
+def check_bytes_billed(wh: BigQueryWarehouse, settings: Settings) -> Readiness:
     """A dry run carries `maximum_bytes_billed` (BigQuery echoes the job's configuration)."""
     want = int(settings.maximum_bytes_billed)
     try:
@@ -135,7 +140,7 @@ def check_bytes_billed(wh, settings) -> Readiness:
                      f"{want:,} bytes carried; the probe would process {estimate:,}")
 
 
-def check_expiration(wh, settings) -> list[Readiness]:
+def check_expiration(wh: BigQueryWarehouse, settings: Settings) -> list[Readiness]:
     out = []
     for fqn, days in sorted((getattr(settings, "retention_days", {}) or {}).items()):
         try:
@@ -150,7 +155,8 @@ def check_expiration(wh, settings) -> list[Readiness]:
     return out
 
 
-def readiness(wh, settings, *, credentials_for: Callable[[str], Any] | None = None,
+def readiness(wh: Warehouse, settings: Settings, *,
+              credentials_for: Callable[[str], Any] | None = None,
               client_for: Callable[[str, Any], Any] | None = None) -> list[Readiness]:
     """Every check, in the order a set-up meets them."""
     if getattr(wh, "engine", "") != "bigquery":
@@ -158,12 +164,15 @@ def readiness(wh, settings, *, credentials_for: Callable[[str], Any] | None = No
 
         raise UsageError("`cbi verify --bigquery` needs a BigQuery warehouse "
                          "(warehouse = \"bigquery://PROJECT\"); nothing checked")
+    bq = cast("BigQueryWarehouse", wh)  # its engine says so
     if credentials_for is None:
-        from cbi.warehouse.bigquery import credentials_for
+        from cbi.warehouse.bigquery import credentials_for as default_credentials
+
+        credentials_for = default_credentials
     if client_for is None:
-        def client_for(role: str, creds: Any):
+        def client_for(role: str, creds: Any) -> Any:
             from google.cloud import bigquery
 
-            return bigquery.Client(project=wh.project, location=wh.location, credentials=creds)
-    return [*check_apis(wh), *check_roles(wh, settings, credentials_for, client_for),
-            check_bytes_billed(wh, settings), *check_expiration(wh, settings)]
+            return bigquery.Client(project=bq.project, location=bq.location, credentials=creds)
+    return [*check_apis(bq), *check_roles(bq, settings, credentials_for, client_for),
+            check_bytes_billed(bq, settings), *check_expiration(bq, settings)]

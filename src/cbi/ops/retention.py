@@ -7,12 +7,16 @@ warehouse refuses again, and raw 1-minute bars expire only once rolled up into d
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 
 
-def retention_job(wh, settings, **options: Any) -> dict[str, Any]:
+def retention_job(wh: Warehouse, settings: Settings, **options: Any) -> dict[str, Any]:
     """Apply `settings.retention_days`; on DuckDB old rows are deleted, on BigQuery the
     table's partition_expiration_days is set and BigQuery expires them itself."""
     days = dict(settings.retention_days)

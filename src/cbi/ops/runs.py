@@ -21,13 +21,17 @@ import threading
 import time
 import uuid
 from importlib import import_module
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pyarrow as pa
 
 from cbi import jobs
 from cbi.errors import EXIT_USAGE, CbiError, alert_kind, exit_code
 from cbi.secrets import redact
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 RUNS = "ops.pipeline_runs"
@@ -53,14 +57,16 @@ class JobFailed(CbiError):
         self.name, self.run_id, self.error = name, run_id, error
 
 
-def job_names(settings) -> list[str]:
-    return [*jobs.JOBS, *getattr(settings, "extra_jobs", {})]
+def job_names(settings: Settings) -> list[str]:
+    """The registry's jobs as they are now (a feed registered after import included), then
+    the settings' `extra_jobs`."""
+    return list(dict.fromkeys([*jobs.all_jobs(), *jobs.JOBS, *settings.extra_jobs]))
 
 
-def resolve(name: str, settings) -> Callable[..., dict[str, Any]]:
+def resolve(name: str, settings: Settings) -> Callable[..., dict[str, Any]]:
     """The job function: `cbi.jobs.JOBS` first, then the settings' `extra_jobs`."""
     extra = getattr(settings, "extra_jobs", {}) or {}
-    if name in jobs.JOBS:
+    if name in jobs.JOBS or name in jobs.all_jobs():
         return jobs.job(name)
     if name in extra:
         module, fn = extra[name].split(":")
@@ -89,7 +95,7 @@ def _lock(name: str) -> threading.Lock:
         return _job_locks.setdefault(name, threading.Lock())
 
 
-def run_job(wh, settings, name: str, **options: Any) -> dict[str, Any]:
+def run_job(wh: Warehouse, settings: Settings, name: str, **options: Any) -> dict[str, Any]:
     """Run one job with its run-log row, cost records and alerts; re-raises as JobFailed.
 
     Two runs of the same job never overlap in this process (the second waits).
@@ -131,8 +137,8 @@ def command_job(path: str) -> str | None:
 
 
 @contextlib.contextmanager
-def recorded_command(wh, settings, name: str, writer: Callable[[], Any] | None = None,
-                     **details: Any) -> Iterator[None]:
+def recorded_command(wh: Warehouse, settings: Settings, name: str,
+                     writer: Callable[[], Any] | None = None, **details: Any) -> Iterator[None]:
     """A command run by hand, recorded as `run_job` records a job: its `running` row first,
     then `succeeded`/`failed` with its query costs and alerts. A request refused as given
     (exit 2) leaves no run row, only its costs.
@@ -251,12 +257,12 @@ def abandoned_reason(row: dict[str, Any], exclusive: bool = False) -> str | None
     return None
 
 
-def running_rows(wh) -> list[dict[str, Any]]:
+def running_rows(wh: Warehouse) -> list[dict[str, Any]]:
     return wh.query("SELECT run_id, job, started_at, status, details FROM ops.pipeline_runs "
                     "WHERE status = 'running'").to_pylist()
 
 
-def mark_abandoned(wh, settings) -> list[dict[str, Any]]:
+def mark_abandoned(wh: Warehouse, settings: Settings) -> list[dict[str, Any]]:
     """Rewrite each `running` row whose process is gone as `abandoned` and alert on it."""
     from cbi.ops import alerts
 
@@ -276,7 +282,7 @@ def mark_abandoned(wh, settings) -> list[dict[str, Any]]:
     return marked
 
 
-def with_abandoned(wh, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_abandoned(wh: Warehouse, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows as `cbi status` should count them: a `running` row whose process is gone reads
     `abandoned` even before anyone rewrote it."""
     running = {r["run_id"]: r for r in running_rows(wh)} if any(
@@ -290,8 +296,8 @@ def with_abandoned(wh, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _finish(wh, settings, run_id: str, name: str, started: dt.datetime, status: str,
-            result: dict[str, Any], error: str | None, kind: str = "job_failed") -> None:
+def _finish(wh: Warehouse, settings: Settings, run_id: str, name: str, started: dt.datetime,
+            status: str, result: dict[str, Any], error: str | None, kind: str = "job_failed") -> None:
     from cbi.ops import alerts, cost
 
     bytes_processed = cost.flush_costs(wh, job=name)
@@ -304,7 +310,7 @@ def _finish(wh, settings, run_id: str, name: str, started: dt.datetime, status: 
             alerts.resolve_alert(wh, kind, name)
 
 
-def _write(wh, run_id: str, name: str, started: dt.datetime, status: str,
+def _write(wh: Warehouse, run_id: str, name: str, started: dt.datetime, status: str,
            result: dict[str, Any] | None = None, bytes_processed: int = 0,
            error: str | None = None, details: dict[str, Any] | None = None) -> None:
     result = result or {}
@@ -328,11 +334,11 @@ _RUN_SCHEMA = pa.schema([
 ])
 
 
-def last_runs(wh, limit: int = 20) -> list[dict[str, Any]]:
+def last_runs(wh: Warehouse, limit: int = 20) -> list[dict[str, Any]]:
     """The most recent runs, newest first."""
     return wh.query_file("cbi.ops.sql", "last_runs.sql", {"limit": int(limit)}).to_pylist()
 
 
-def latest_per_job(wh) -> list[dict[str, Any]]:
+def latest_per_job(wh: Warehouse) -> list[dict[str, Any]]:
     """The newest run of each job: a job whose latest run failed is a problem now."""
     return wh.query_file("cbi.ops.sql", "latest_per_job.sql").to_pylist()

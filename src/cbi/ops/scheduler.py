@@ -14,16 +14,18 @@ import logging
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from cbi.calendar import CHICAGO
 
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
+
 log = logging.getLogger(__name__)
 
+#: The other jobs' defaults; each feed's comes from its registry line (`default_schedule`).
 DEFAULT_SCHEDULE: dict[str, str] = {
-    "databento": "every 5m",  # only when live is off; the Live stream replaces it
-    "fred": "every 1h",
-    "news": "every 30m",  # 48 requests a day per query: inside NewsAPI's 100
     "features": "after databento,fred; cron 30 16 * * 1-5",  # 16:30 CT: after every close
     "predict": "after features",
     "export": "cron 0 3 * * *",
@@ -32,6 +34,14 @@ DEFAULT_SCHEDULE: dict[str, str] = {
 }
 STALE_CHECK_SECONDS = 300
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def default_schedule() -> dict[str, str]:
+    """Every job's default: each feed's from `cbi.feeds.registry` (its `schedule`), then
+    DEFAULT_SCHEDULE's."""
+    from cbi.feeds import registry
+
+    return {**registry.schedules(), **DEFAULT_SCHEDULE}
 
 
 @dataclass(frozen=True)
@@ -74,14 +84,14 @@ def _valid_cron(expr: str, job: str, part: str) -> str:
     return " ".join(expr.split())
 
 
-def effective_schedule(settings, live: bool | None = None) -> dict[str, list[Trigger]]:
+def effective_schedule(settings: Settings, live: bool | None = None) -> dict[str, list[Trigger]]:
     """Defaults, then the settings' overrides; the poll is off while the Live stream runs.
 
     A schedule for a job that does not exist, or `after` one, is refused with the job list.
     """
     from cbi.ops.runs import job_names
 
-    specs = {**DEFAULT_SCHEDULE, **settings.schedule}
+    specs = {**default_schedule(), **settings.schedule}
     if (settings.live if live is None else live) and "databento" not in settings.schedule:
         specs["databento"] = "off"
     known = job_names(settings)
@@ -111,8 +121,8 @@ class PipelineScheduler:
     `speed` divides every interval (tests run an hour's schedule in a second).
     """
 
-    def __init__(self, wh, settings, *, live: bool | None = None, speed: float = 1.0,
-                 runner: Callable[..., dict[str, Any]] | None = None,
+    def __init__(self, wh: Warehouse, settings: Settings, *, live: bool | None = None,
+                 speed: float = 1.0, runner: Callable[..., dict[str, Any]] | None = None,
                  stale_check: bool = True) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -201,7 +211,7 @@ def _describe(t: Trigger) -> str:
 CRON_LOCK_WAIT_S = 300
 
 
-def cron_paths(settings, folder: str) -> tuple[str, str]:
+def cron_paths(settings: Settings, folder: str) -> tuple[str, str]:
     """(lock file, log folder) for cron lines: the lock beside the DuckDB file (or in the
     folder for BigQuery), logs in the settings' `cron_log_dir` (relative to the folder)."""
     import os
@@ -219,7 +229,7 @@ def cron_paths(settings, folder: str) -> tuple[str, str]:
     return lock, logs
 
 
-def crontab_lines(settings, folder: str, cbi: str = "cbi") -> list[str]:
+def crontab_lines(settings: Settings, folder: str, cbi: str = "cbi") -> list[str]:
     """Crontab lines for the same schedule (no Live stream under cron: the poll runs).
 
     Each line runs under `flock` on one lock beside the warehouse (two runs never share the

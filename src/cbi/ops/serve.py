@@ -13,9 +13,17 @@ import contextlib
 import logging
 import signal
 import threading
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from cbi.ops.runs import STOPPING, run_job
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from cbi.config import Settings
+    from cbi.ops.owner import OwnerService
+    from cbi.ops.scheduler import PipelineScheduler
+    from cbi.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +31,9 @@ log = logging.getLogger(__name__)
 class Server:
     """The owner's parts, started and stopped in order; `run()` blocks until asked to stop."""
 
-    def __init__(self, settings, *, wh=None, dashboard: bool = True, live: bool | None = None,
-                 speed: float = 1.0, on_ready: Callable[[str | None], None] | None = None,
-                 commands: Any = None) -> None:
+    def __init__(self, settings: Settings, *, wh: Warehouse | None = None, dashboard: bool = True,
+                 live: bool | None = None, speed: float = 1.0,
+                 on_ready: Callable[[str | None], None] | None = None, commands: Any = None) -> None:
         self.settings, self.wh, self.dashboard = settings, wh, dashboard
         self.commands = commands  # the `cbi` click command: forwarded commands run it here
         self.live = settings.live if live is None else live
@@ -33,9 +41,18 @@ class Server:
         self.stop_event = threading.Event()
         self.sandbox = contextlib.ExitStack()  # the sandbox session, when one is started
         self.owns_wh = wh is None
-        self.service = self.scheduler = self.live_thread = self.uvicorn = None
+        self.service: OwnerService | None = None
+        self.scheduler: PipelineScheduler | None = None
+        self.live_thread: threading.Thread | None = None
+        self.uvicorn: uvicorn.Server | None = None
         self.opened = False  # False: refused before it held anything (nothing to stop)
-        self._by_role: dict[str, Any] = {}
+        self._by_role: dict[str, Warehouse] = {}
+
+    @property
+    def owned(self) -> Warehouse:
+        """The warehouse once `_open` has run: the one passed in, or the one it connected."""
+        assert self.wh is not None, "the server's warehouse is opened by start()"
+        return self.wh
 
     # ---- start --------------------------------------------------------------------------------
     def _open(self) -> None:
@@ -65,10 +82,10 @@ class Server:
             log.info("no owner in BigQuery mode: other commands run directly")
             return
         self.service = OwnerService(
-            self.settings, run=lambda job, opts: run_job(self.wh, self.settings, job, **opts),
-            reads={"status": lambda: status_report(self.wh, self.settings),
-                   "status/alert": lambda: status_report(self.wh, self.settings, raise_alerts=True),
-                   "cost": lambda: cost_report(self.wh, self.settings)},
+            self.settings, run=lambda job, opts: run_job(self.owned, self.settings, job, **opts),
+            reads={"status": lambda: status_report(self.owned, self.settings),
+                   "status/alert": lambda: status_report(self.owned, self.settings, raise_alerts=True),
+                   "cost": lambda: cost_report(self.owned, self.settings)},
             warehouse=self.wh, commands=self.commands,
             job_names=lambda: job_names(self.settings)).start()
 
@@ -80,16 +97,16 @@ class Server:
             try:
                 from cbi.feeds.databento import run_live
 
-                run_live(self.wh, self.settings, self.stop_event)
+                run_live(self.owned, self.settings, self.stop_event)
             except Exception:  # noqa: BLE001 - the poll job is the fallback; alert and log
                 log.exception("the Databento Live stream stopped")
                 from cbi.ops.alerts import raise_alert
 
-                raise_alert(self.wh, self.settings, "job_failed", "live",
+                raise_alert(self.owned, self.settings, "job_failed", "live",
                             "the Databento Live stream stopped; see the serve log")
 
-        self.live_thread = threading.Thread(target=stream, name="databento-live", daemon=True)
-        self.live_thread.start()
+        self.live_thread = thread = threading.Thread(target=stream, name="databento-live", daemon=True)
+        thread.start()
 
     def start(self) -> Server:
         from cbi.ops.scheduler import PipelineScheduler
@@ -97,23 +114,23 @@ class Server:
         STOPPING.clear()
         self._open()
         self._start_job_api()
-        self.scheduler = PipelineScheduler(self.wh, self.settings, live=self.live, speed=self.speed,
-                                           runner=self._run_job)
-        self.scheduler.start()
+        self.scheduler = scheduler = PipelineScheduler(self.owned, self.settings, live=self.live,
+                                                       speed=self.speed, runner=self._run_job)
+        scheduler.start()
         self._start_live()
         return self
 
-    def _run_job(self, wh, settings, job: str, **options: Any) -> dict[str, Any]:
+    def _run_job(self, wh: Warehouse, settings: Settings, job: str, **options: Any) -> dict[str, Any]:
         return run_job(self._warehouse_for(job), settings, job, **options)
 
-    def _warehouse_for(self, job: str):
+    def _warehouse_for(self, job: str) -> Warehouse:
         """BigQuery: each role its own credentials (training jobs as `training`)."""
         from cbi.ops.runs import role_for
         from cbi.warehouse import connect
 
         role = role_for(job)
-        if self.wh.engine != "bigquery" or role == "collector":
-            return self.wh
+        if self.owned.engine != "bigquery" or role == "collector":
+            return self.owned
         if role not in self._by_role:
             self._by_role[role] = connect(settings=self.settings, role=role)
         return self._by_role[role]
@@ -139,10 +156,10 @@ class Server:
         # an open live stream (SSE) must not hold a shutdown for long
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                                 timeout_graceful_shutdown=5)
-        self.uvicorn = uvicorn.Server(config)
+        self.uvicorn = server = uvicorn.Server(config)
         if self.on_ready:
             self.on_ready(f"http://{host}:{port}/")
-        self.uvicorn.run()  # returns on SIGTERM/SIGINT (uvicorn catches them)
+        server.run()  # returns on SIGTERM/SIGINT (uvicorn catches them)
 
     def _install_signals(self) -> None:
         # uvicorn re-raises a captured signal after it exits: with our handler in place that
@@ -176,7 +193,7 @@ class Server:
         log.info("cbi serve stopped cleanly")
 
 
-def serve(settings, **kwargs: Any) -> None:
+def serve(settings: Settings, **kwargs: Any) -> None:
     server = Server(settings, **kwargs)
     try:
         server.start()

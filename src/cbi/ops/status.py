@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cbi.ops import alerts, runs
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
+    from cbi.warehouse.base import Warehouse
 
 
 def _age_s(now: dt.datetime, at: dt.datetime | None) -> float | None:
@@ -23,7 +27,7 @@ def _times(observed: dt.datetime | None, written: dt.datetime | None,
             "written_at": written, "written_age_s": _age_s(now, written)}
 
 
-def freshness_rows(fresh: list, wh, now: dt.datetime) -> list[dict[str, Any]]:
+def freshness_rows(fresh: list, wh: Warehouse, now: dt.datetime) -> list[dict[str, Any]]:
     """Each `alerts.Freshness` as a dict with `observed_at`/`written_at` and their ages;
     `last_at` is the newest observation (FRED's and news' too, never a write time). The
     times come with `fresh` (one query, `alerts.feed_times`): nothing is read again. `wh`
@@ -31,8 +35,8 @@ def freshness_rows(fresh: list, wh, now: dt.datetime) -> list[dict[str, Any]]:
     return [{**dataclasses.asdict(f), **_times(f.last_at, f.written_at, now)} for f in fresh]
 
 
-def status_report(wh, settings, now: dt.datetime | None = None, raise_alerts: bool = False,
-                  limit: int = 10) -> dict[str, Any]:
+def status_report(wh: Warehouse, settings: Settings, now: dt.datetime | None = None,
+                  raise_alerts: bool = False, limit: int = 10) -> dict[str, Any]:
     now = now or dt.datetime.now(dt.timezone.utc)
     check = alerts.check_staleness if raise_alerts else alerts.freshness
     fresh = check(wh, settings, now)
@@ -51,7 +55,7 @@ def healthy(report: dict[str, Any]) -> bool:
     return not report["stale"] and not report["failed"]
 
 
-def cost_report(wh, settings) -> dict[str, Any]:
+def cost_report(wh: Warehouse, settings: Settings) -> dict[str, Any]:
     from cbi.ops.cost import month_to_date
 
     month = month_to_date(wh, settings)

@@ -21,13 +21,14 @@ import time
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from cbi import calendar
-from cbi.feeds.dbn import OHLCV_DTYPE, RTYPE  # noqa: F401 - the layout is the feed's
+from cbi.feeds.databento.dbn import OHLCV_DTYPE, RTYPE  # noqa: F401 - the layout is the feed's
 
 CHICAGO = ZoneInfo("America/Chicago")
 EPOCH = dt.date(2015, 1, 1)  # the price paths start here
@@ -261,7 +262,8 @@ def settlements(seed: int, roots: list[str], start_ns: int, end_ns: int,
     for root in roots:
         tick = int(round(ROOTS[root].tick * 1e9))
         for d in trading_dates(root, start_ns, end_ns):
-            published = _ns(calendar.settlement_close(root, d)) + SETTLEMENT_DELAY_NS
+            close = cast(dt.datetime, calendar.settlement_close(root, d))  # a trading date has one
+            published = _ns(close) + SETTLEMENT_DELAY_NS
             if not start_ns <= published < end_ns or (now_ns is not None and published > now_ns):
                 continue
             day = session_bars(seed, root, d)

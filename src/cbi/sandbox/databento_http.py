@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, cast
 from urllib.parse import parse_qs, urlsplit
 
 import databento_dbn as dbn
@@ -153,7 +153,7 @@ class Handler(BaseHTTPRequestHandler):
         start = _parse_ts(params["start"])
         end = _parse_ts(params.get("end") or str(self.server.state.available_end_ns()))
         schema = params.get("schema")
-        per_session = {"ohlcv-1m": 23 * 60 * 4, "ohlcv-1h": 23 * 4, "statistics": 3}.get(schema, 0)
+        per_session = {"ohlcv-1m": 23 * 60 * 4, "ohlcv-1h": 23 * 4, "statistics": 3}.get(schema or "", 0)
         roots = [x.removesuffix(".FUT") for x in params.get("symbols", "").split(",") if x]
         sessions = sum(len(data.trading_dates(r, start, end)) for r in roots if r in data.ROOTS)
         cost = sessions * per_session * data.OHLCV_DTYPE.itemsize / 1e9 * USD_PER_GB
@@ -238,7 +238,9 @@ def metadata(schema: str, start: int, end: int, roots: list[str], symbols: dict[
         raw_symbol: str
         intervals: list[Interval]
 
-    mappings = [Mapping(s, [Interval(first, last, str(i))]) for s, i in sorted(symbols.items())]
+    # duck-typed like databento_dbn's SymbolMapping (all `encode` reads)
+    mappings: list[Any] = [Mapping(s, [Interval(first, last, str(i))])
+                           for s, i in sorted(symbols.items())]
     return dbn.Metadata(
         dataset=DATASET, start=start, end=end, stype_in=dbn.SType.PARENT,
         stype_out=dbn.SType.INSTRUMENT_ID, schema=dbn.Schema.from_str(schema),
@@ -257,7 +259,7 @@ class HistoricalServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = cast("tuple[str, int]", self.server_address[:2])  # bound as (host, port)
         return f"http://{host}:{port}"
 
     @property

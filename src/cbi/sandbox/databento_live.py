@@ -94,7 +94,7 @@ class Session(socketserver.StreamRequestHandler):
         return request
 
     def _read_subscriptions(self) -> list[dict[str, str]]:
-        subscriptions = []
+        subscriptions: list[dict[str, str]] = []
         while True:
             request = self._read_fields()
             if "start_session" in request:

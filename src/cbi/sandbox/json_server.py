@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self, cast
 from urllib.parse import parse_qs, urlsplit
 
 from cbi.sandbox.faults import Faults  # noqa: F401 - re-exported for the stand-ins
@@ -36,7 +36,7 @@ class JsonServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = cast("tuple[str, int]", self.server_address[:2])  # bound as (host, port)
         return f"http://{host}:{port}"
 
     def route(self, path: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, Any]:
@@ -63,7 +63,7 @@ class JsonServer(ThreadingHTTPServer):
         raw = json.dumps(body).encode()
         return status, {}, raw[: len(raw) // 2] if fault == "malformed" else raw
 
-    def start_thread(self) -> "JsonServer":
+    def start_thread(self) -> Self:
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
                                         daemon=True)
         self._thread.start()

@@ -84,7 +84,7 @@ def build(bars: pd.DataFrame, root: str, state: State | None = None,
     for date, today in by_date.items():
         if state.date is not None and date <= state.date:
             continue
-        previous = by_date.get(state.date)
+        previous = by_date.get(state.date) if state.date is not None else None
         held = _choose(today, date, state, confirm_days)
         ret = _return(held, state, today, previous) if state.date is not None else None
         close, volume, source = today[held]

@@ -12,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from cbi.warehouse import Warehouse, watermarks
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
 
 SQL = "cbi.transform.sql"
 FEATURES = "features.curated_features_daily"
@@ -27,7 +30,7 @@ FAR_FUTURE = dt.date(9999, 12, 31)
 STEPS = ("inputs checked", "features computed", "features merged", "training tables built")
 
 
-def features_job(wh: Warehouse, settings, **options: Any) -> dict[str, Any]:
+def features_job(wh: Warehouse, settings: Settings, **options: Any) -> dict[str, Any]:
     """Build curated features for every root, then the training tables.
 
     Options: `full` (rebuild every date), `start`, `end` (dates, inclusive), `progress` (a
@@ -121,7 +124,7 @@ def touched_since(wh: Warehouse, previous: dict[str, str | None]) -> dt.date | N
     inputs = {k: v for k, v in previous.items() if k != "definitions"}
     if not inputs or any(v is None for v in inputs.values()):
         return dt.date(1, 1, 1)
-    params = {k: dt.datetime.fromisoformat(v) for k, v in inputs.items()}
+    params = {k: dt.datetime.fromisoformat(v) for k, v in inputs.items() if v is not None}  # none is, by now
     return wh.scalar(wh.render(SQL, "features_touched.sql"), params)
 
 

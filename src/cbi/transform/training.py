@@ -11,7 +11,7 @@ import datetime as dt
 
 import pyarrow as pa
 
-from cbi.config import HORIZONS, SURFACES
+from cbi.config import HORIZONS, SURFACES, Settings
 from cbi.warehouse import Warehouse, catalog
 
 SQL = "cbi.transform.sql"
@@ -24,7 +24,8 @@ def training_table(surface: str, horizon: str) -> str:
     return catalog.training_table(surface, horizon)
 
 
-def build_training(wh: Warehouse, settings, write_from: dt.date, *, full: bool = False) -> int:
+def build_training(wh: Warehouse, settings: Settings, write_from: dt.date, *,
+                   full: bool = False) -> int:
     """Rebuild training rows from `write_from` (and the h rows before it, whose targets the
     new dates fill) for every surface and configured horizon; return rows merged."""
     written = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 from cbi.warehouse.base import (  # noqa: F401 - the seam's public names
@@ -12,6 +13,9 @@ from cbi.warehouse.base import (  # noqa: F401 - the seam's public names
     Warehouse,
     WarehouseError,
 )
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
 
 __all__ = ["BACKENDS", "Check", "MergeResult", "ReadOnlyError", "Warehouse", "WarehouseError",
            "connect", "query_args"]
@@ -24,7 +28,7 @@ BACKENDS = {
 
 
 def connect(url: str | None = None, *, read_only: bool = False, role: str = "collector",
-            settings=None) -> Warehouse:
+            settings: Settings | None = None) -> Warehouse:
     """The warehouse at `url` (default: the settings' `warehouse`)."""
     if settings is None:
         from cbi.config import get_settings

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, cast, overload
 
 import numpy as np
 import pyarrow as pa
@@ -96,6 +96,10 @@ def python_value(value: Any) -> Any:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
+@overload
+def python_params(params: dict[str, Any]) -> dict[str, Any]: ...
+@overload
+def python_params(params: dict[str, Any] | None) -> dict[str, Any] | None: ...
 def python_params(params: dict[str, Any] | None) -> dict[str, Any] | None:
     """Query parameters with every value a plain Python type (see `python_value`): the one
     conversion, applied where a warehouse takes parameters, for both engines."""
@@ -188,7 +192,7 @@ def read_only_problem(sql: str, *, single: bool = False) -> str | None:
     return None
 
 
-def _statement_name(node: exp.Expression) -> str:
+def _statement_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Into):
         return "SELECT … INTO"
     if isinstance(node, exp.Command):
@@ -276,6 +280,12 @@ class Warehouse(ABC):
     read_only: bool = False
     url: str = ""
     role: str | None = None  # the access role it was opened for (BigQuery: its credentials)
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """The datasets (DuckDB: schemas) this connection reads and writes, as the engine
+        names them (BigQuery adds the URL's dataset_prefix)."""
+        return catalog.DATASETS
 
     # ---- engine abilities with a default (capability constants say which engine has them)
     @property
@@ -412,8 +422,8 @@ class Warehouse(ABC):
             raise ReadOnlyError("refused: cannot init through a read-only connection")
         specs = catalog.all_tables()
         existing = {s.fqn: self._existing_columns(s) for s in specs}
-        drift = [self._drift(s, existing[s.fqn]) for s in specs
-                 if not s.is_view and existing[s.fqn] is not None]
+        drift = [self._drift(s, columns) for s in specs
+                 if not s.is_view and (columns := existing[s.fqn]) is not None]
         drift = [d for d in drift if d]
         if drift:
             raise WarehouseError(
@@ -589,8 +599,9 @@ def merge_sql(spec: TableSpec, columns: list[str], with_range: bool) -> str:
     key = [_q(k) for k in spec.key]
     on = " AND ".join(f"T.{k} = S.{k}" for k in key)
     if with_range:
-        col_type = {c.name: c.type for c in spec.columns}[spec.partition_column]
-        part = _q(spec.partition_column)
+        part_col = cast(str, spec.partition_column)  # a range only for a partitioned table
+        col_type = {c.name: c.type for c in spec.columns}[part_col]
+        part = _q(part_col)
         part = f"DATE(T.{part})" if col_type == "TIMESTAMP" else f"T.{part}"
         on += f" AND {part} BETWEEN @_part_lo AND @_part_hi"
     non_key = [_q(c) for c in columns if c not in spec.key]

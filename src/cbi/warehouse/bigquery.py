@@ -180,6 +180,7 @@ def credentials_for(role: str):
 
 class BigQueryWarehouse(Warehouse):
     engine = "bigquery"
+    dataset_prefix = ""  # none unless the URL names one (see __init__)
     SUPPORTS_PARTITION_OPTIONS = True
     SUPPORTS_DRY_RUN = True
     SUPPORTS_STORAGE_READ_API = True

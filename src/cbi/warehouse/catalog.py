@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 import sqlglot
 from sqlglot import exp
@@ -82,7 +83,7 @@ def bigquery_type(type_sql: str) -> str:
 def _parse(ddl: str, source: str) -> TableSpec:
     headers = {k: v.strip() for k, v in _HEADER.findall(ddl)}
     tree = sqlglot.parse_one(ddl, read="bigquery")
-    table = tree.find(exp.Table)
+    table = cast(exp.Table, tree.find(exp.Table))  # a CREATE statement names its table
     dataset, name = table.db, table.name
     if "view" in headers or (tree.args.get("kind") or "").upper() == "VIEW":
         return TableSpec(dataset, name, ddl, is_view=True, source=source)
@@ -118,7 +119,7 @@ def _retention(header: str, source: str) -> tuple[str, str | None]:
                      "'after roll-up into DATASET.TABLE'")
 
 
-def _partitioning(tree: exp.Expression) -> tuple[str | None, str | None]:
+def _partitioning(tree: exp.Expr) -> tuple[str | None, str | None]:
     prop = tree.find(exp.PartitionedByProperty)
     if prop is None:
         return None, None

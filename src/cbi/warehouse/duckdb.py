@@ -14,7 +14,7 @@ import re
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, cast
 
 import duckdb
 import pyarrow as pa
@@ -24,6 +24,9 @@ from sqlglot import exp
 
 from cbi.warehouse.base import ROW_ORDINAL, Warehouse, WarehouseError
 from cbi.warehouse.catalog import TableSpec, bigquery_type
+
+if TYPE_CHECKING:
+    from cbi.config import Settings
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "Unsupported property partitionedby…"
 
@@ -35,7 +38,7 @@ def to_duckdb(sql: str) -> tuple[str, ...]:
     return tuple(_split_information_schema(e).sql("duckdb") for e in statements)
 
 
-def _split_information_schema(tree: exp.Expression) -> exp.Expression:
+def _split_information_schema(tree: exp.Expr) -> exp.Expr:
     # sqlglot's BigQuery reader keeps `information_schema.tables` as one quoted name;
     # DuckDB wants schema information_schema, table tables.
     for table in tree.find_all(exp.Table):
@@ -203,7 +206,7 @@ class DuckDBWarehouse(Warehouse):
     def bounded_memory(self, limit: str) -> Iterator[None]:
         # DuckDB caches pages up to 80% of RAM by default: a bulk import would hold the file
         cur = self._cursor()
-        before = cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        before = cast(tuple, cur.execute("SELECT current_setting('memory_limit')").fetchone())[0]
         cur.execute(f"SET memory_limit = '{limit}'")
         try:
             yield
@@ -219,7 +222,7 @@ class DuckDBWarehouse(Warehouse):
         if self.read_only:
             return
         cur = self._cursor()
-        cap = cur.execute("SELECT current_setting('max_vacuum_tasks')").fetchone()[0]
+        cap = cast(tuple, cur.execute("SELECT current_setting('max_vacuum_tasks')").fetchone())[0]
         cur.execute("SET max_vacuum_tasks = 1000000")
         try:
             cur.execute("CHECKPOINT")
@@ -236,7 +239,7 @@ class DuckDBWarehouse(Warehouse):
 
     def _set_expiration(self, spec: TableSpec, days: int) -> int:
         cutoff = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=days)
-        col = spec.partition_column
+        col = cast(str, spec.partition_column)  # `apply_retention` refuses an unpartitioned table
         typ = {c.name: c.type for c in spec.columns}[col]
         part = f"CAST({col} AS DATE)" if typ == "TIMESTAMP" else col
         where = f"{part} < ?"
@@ -256,7 +259,8 @@ def _params_for(stmt: str, params: dict[str, Any] | None) -> dict[str, Any] | No
     return used or None
 
 
-def from_url(url: str, *, read_only: bool = False, role: str = "collector", settings=None) -> DuckDBWarehouse:
+def from_url(url: str, *, read_only: bool = False, role: str = "collector",
+             settings: Settings | None = None) -> DuckDBWarehouse:
     """`duckdb:///relative/or/absolute/path.duckdb` or `duckdb:///:memory:`."""
     path = url.split("://", 1)[1]
     path = path[1:] if path.startswith("/") else path  # SQLAlchemy style: //// is absolute

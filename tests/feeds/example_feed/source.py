@@ -14,7 +14,7 @@ from cbi.secrets import feed_key
 NAME = "example"
 TABLE = "market_data.fred_economic_indicators"  # a catalogued table: merges are allowlisted
 FEED = Feed(NAME, "tests.feeds.example_feed.source:example_job", "EXAMPLE_API_KEY",
-            "example0fake0key")
+            "example0fake0key", schedule="every 1d")
 START = dt.date(2024, 1, 1)
 #: The "service": series -> (date -> value); a test adds days or a bad value.
 SERVICE: dict[str, dict[dt.date, Any]] = {}

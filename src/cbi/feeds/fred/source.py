@@ -12,85 +12,23 @@ and httpx's own request log passes through the same redaction.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from typing import Any, Iterator
 
 import pyarrow as pa
 
-from cbi.feeds.base import Request, SourceBase, endpoint, get_watermark, run_feed
-from cbi.feeds.http_json import FeedHTTPError, JsonClient
+from cbi.config import Settings
+from cbi.feeds.base import Request, SourceBase, get_watermark, run_feed
+from cbi.feeds.fred.client import FredClient, fred_client
 from cbi.feeds.validate import (check_date, check_series_id, collapse_duplicates, date_range,
                                 finite_value)
-from cbi.secrets import RedactingFilter, remember
+from cbi.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 
 FEED = "fred"
 TABLE = "market_data.fred_economic_indicators"
-OBSERVATIONS = "/fred/series/observations"
-REALTIME_START, REALTIME_END = "1776-07-04", "9999-12-31"  # FRED's "every vintage"
-PAGE_LIMIT = 100_000  # FRED's maximum `limit`
-
-for _name in ("httpx", "httpcore"):  # httpx logs each request URL (with api_key=) at INFO
-    logging.getLogger(_name).addFilter(RedactingFilter())
-
-
-class FredError(FeedHTTPError):
-    """FRED refused or failed; the message is FRED's `error_message`."""
-
-
-def fred_error(status: int, body: Any, url: str) -> str:
-    if isinstance(body, dict) and "error_message" in body:
-        return f"FRED error {body.get('error_code', status)}: {body['error_message']} ({url})"
-    return f"FRED HTTP {status} ({url})"
-
-
-@dataclass
-class FredClient:
-    """`/fred/series/observations`, paged by limit/offset, with backoff on 429/5xx/timeouts."""
-
-    base_url: str
-    api_key: str
-    page_limit: int = PAGE_LIMIT
-    attempts: int = 6
-    backoff_s: float = 1.0
-    timeout_s: float = 30.0
-
-    def __post_init__(self) -> None:
-        remember(self.api_key)
-        self._http = JsonClient(self.base_url, error_message=fred_error, error_class=FredError,
-                                attempts=self.attempts, backoff_s=self.backoff_s,
-                                timeout_s=self.timeout_s)
-
-    def observations(self, series_id: str, observation_start: dt.date | None = None) -> list[dict]:
-        """Every vintage of every observation of `series_id` from `observation_start`."""
-        rows: list[dict] = []
-        offset = 0
-        while True:
-            page = self._page(series_id, observation_start, offset)
-            batch = page.get("observations")
-            if not isinstance(batch, list):
-                raise FredError(f"FRED answer for {series_id} has no 'observations' list")
-            rows.extend(batch)
-            offset += len(batch)
-            if not batch or offset >= int(page.get("count", 0)):
-                return rows
-
-    def _page(self, series_id: str, start: dt.date | None, offset: int) -> dict:
-        params = {
-            "series_id": series_id, "api_key": self.api_key, "file_type": "json",
-            "realtime_start": REALTIME_START, "realtime_end": REALTIME_END,
-            "sort_order": "asc", "limit": self.page_limit, "offset": offset,
-        }
-        if start is not None:
-            params["observation_start"] = start.isoformat()
-        return self._http.get(OBSERVATIONS, params)
-
-    def close(self) -> None:
-        self._http.close()
 
 
 # ---- normalise ---------------------------------------------------------------------------
@@ -152,13 +90,13 @@ class FredSource(SourceBase):
 
     feed = FEED
     table = TABLE
-    secret = "FRED_API_KEY"
+    secret: str | None = "FRED_API_KEY"
 
     def __init__(self, client: FredClient, source_label: str,
                  bounds: tuple[dt.date, dt.date] | None = None) -> None:
         self.client, self.source_label, self.bounds = client, source_label, bounds
 
-    def plan(self, wh, settings, series: list[str] | None = None, full: bool = False,
+    def plan(self, wh: Warehouse, settings: Settings, series: list[str] | None = None, full: bool = False,
              **_: Any) -> Iterator[Request]:
         lookback = dt.timedelta(days=settings.fred_revision_lookback_days)
         for series_id in series or settings.fred_series:
@@ -180,7 +118,7 @@ class FredSource(SourceBase):
         return {"source": self.source_label}
 
 
-def fred_job(wh, settings, series: list[str] | None = None, full: bool = False,
+def fred_job(wh: Warehouse, settings: Settings, series: list[str] | None = None, full: bool = False,
              **options: Any) -> dict[str, Any]:
     """Every configured series, every vintage, from each watermark; moves each watermark to
     the series' last observation date only after its MERGE commits (`run_feed`)."""
@@ -192,20 +130,6 @@ def fred_job(wh, settings, series: list[str] | None = None, full: bool = False,
     return totals
 
 
-@contextlib.contextmanager
-def fred_client(settings, page_limit: int = PAGE_LIMIT, backoff_s: float = 1.0,
-                attempts: int = 6) -> Iterator[tuple[FredClient, str]]:
-    """A client for the endpoint the settings name (the live API or a sandbox stand-in)."""
-    key, url, label = endpoint(settings, secret="FRED_API_KEY", url_setting="fred_base_url",
-                               label="fred", error=FredError)
-    client = FredClient(url, key, page_limit=page_limit, backoff_s=backoff_s, attempts=attempts)
-    try:
-        yield client, label
-    finally:
-        client.close()
-
-
-def as_of(wh, series_id: str, as_of_date: dt.date) -> pa.Table:
+def as_of(wh: Warehouse, series_id: str, as_of_date: dt.date) -> pa.Table:
     """What was known about `series_id` at the close of `as_of_date` (one value a date)."""
-    return wh.query_file("cbi.feeds", "fred_as_of.sql", {"series_id": series_id, "as_of": as_of_date})
-
+    return wh.query_file("cbi.feeds.fred", "fred_as_of.sql", {"series_id": series_id, "as_of": as_of_date})

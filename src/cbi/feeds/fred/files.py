@@ -24,8 +24,10 @@ import pyarrow as pa
 from pandas.tseries.holiday import USFederalHolidayCalendar
 from pandas.tseries.offsets import CustomBusinessDay
 
-from cbi.feeds.fred import TABLE, parse_date, parse_value
+from cbi.config import Settings
+from cbi.feeds.fred.source import TABLE, parse_date, parse_value
 from cbi.feeds.validate import BarError, check_columns, check_date, check_series_id
+from cbi.warehouse.base import Warehouse
 
 DATE_HEADERS = ("DATE", "observation_date")
 
@@ -64,7 +66,7 @@ def weekly_known_on(d: dt.date, weekday: str) -> dt.date:
 def known_on(series_id: str, dates: list[dt.date], lags: dict[str, int],
              weekly: dict[str, str] | None = None) -> list[dt.date]:
     """When each observation of a series was first published (its `realtime_start`)."""
-    if series_id in (weekly or {}):
+    if weekly and series_id in weekly:
         return [weekly_known_on(d, weekly[series_id]) for d in dates]
     if not dates:
         return []
@@ -102,6 +104,7 @@ def _read(path: Path, reader: Any, lags: dict[str, int], weekly: dict[str, str] 
           bounds: tuple[dt.date, dt.date] | None) -> FredFile:
     header = next(reader, None)
     series_id, style = _header(path, header)
+    assert header is not None  # `_header` refuses a file without one
     lag = lag_for(series_id, lags)
     dates, values = [], []
     seen: dict[dt.date, tuple[int, float | None]] = {}
@@ -160,7 +163,7 @@ def _table(series_id: str, dates: list[dt.date], values: list[float | None],
     })
 
 
-def import_files(wh, settings, paths: Iterable[str | Path],
+def import_files(wh: Warehouse, settings: Settings, paths: Iterable[str | Path],
                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Parse every file first (nothing is written if any is bad), then merge each;
     `progress(step)` after each file read and each file merged."""
