@@ -67,14 +67,20 @@ def test_each_kind_of_bad_value_names_its_field(wh, tmp_path, text, field):
     assert wh.row_count(DAILY) == 0
 
 
+def dbn_session_file(tmp_path, root: str = "ES", d: dt.date = dt.date(2025, 3, 12)):
+    """One simulated session of `root` on `d` as a vendor .dbn.zst file: (path, bars)."""
+    bars = data.session_bars(7, root, d)
+    symbols = data.symbols_on(root, d)
+    start, end = int(bars["ts_event"][0]), int(bars["ts_event"][-1]) + data.MINUTE_NS
+    raw = metadata("ohlcv-1m", start, end, [root], symbols) + bars.tobytes()
+    path = tmp_path / f"glbx-mdp3-{d:%Y%m%d}.ohlcv-1m.dbn.zst"
+    path.write_bytes(zstandard.ZstdCompressor().compress(raw))
+    return path, bars
+
+
 def test_dbn_zst_minute_file_and_parquet_daily_file(wh, tmp_path):
     d = dt.date(2025, 3, 12)
-    bars = data.session_bars(7, "ES", d)
-    symbols = data.symbols_on("ES", d)
-    start, end = int(bars["ts_event"][0]), int(bars["ts_event"][-1]) + data.MINUTE_NS
-    raw = metadata("ohlcv-1m", start, end, ["ES"], symbols) + bars.tobytes()
-    path = tmp_path / "glbx-mdp3-20250312.ohlcv-1m.dbn.zst"
-    path.write_bytes(zstandard.ZstdCompressor().compress(raw))
+    path, bars = dbn_session_file(tmp_path, "ES", d)
     import_bars(wh, [path])
     import_bars(wh, [path])
     assert wh.row_count("market_data.databento_futures_ohlcv_1m") == len(bars)

@@ -13,12 +13,10 @@ import datetime as dt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import zstandard
 
 from cbi.feeds.bars_files import import_bars
 from cbi.feeds.validate import BarError
-from cbi.sandbox import databento_data as data
-from cbi.sandbox.databento_http import metadata
+from tests.feeds.test_bars_files import dbn_session_file
 
 DAILY = "market_data.futures_ohlcv_1d"
 MINUTES = "market_data.databento_futures_ohlcv_1m"
@@ -27,12 +25,7 @@ MINUTES = "market_data.databento_futures_ohlcv_1m"
 def test_minute_and_daily_files_import_once_and_a_bad_file_writes_nothing(warehouse, tmp_path):
     wh = warehouse
     d = dt.date(2025, 3, 12)
-    bars = data.session_bars(7, "ES", d)
-    symbols = data.symbols_on("ES", d)
-    start, end = int(bars["ts_event"][0]), int(bars["ts_event"][-1]) + data.MINUTE_NS
-    raw = metadata("ohlcv-1m", start, end, ["ES"], symbols) + bars.tobytes()
-    path = tmp_path / "glbx-mdp3-20250312.ohlcv-1m.dbn.zst"
-    path.write_bytes(zstandard.ZstdCompressor().compress(raw))
+    path, bars = dbn_session_file(tmp_path, "ES", d)
     import_bars(wh, [path])
     import_bars(wh, [path])  # the same file again: nothing added
     assert wh.row_count(MINUTES) == len(bars)
