@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+#: local-bigquery's server with its table lookup made cheap (see that module)
+SERVER = Path(__file__).resolve().parent / "emulator_server.py"
 DUCKDB_VERSION = "v1.5.5"
 
 
@@ -45,7 +47,7 @@ def _link_extensions(python: Path, home: Path) -> None:
 
 
 class Emulator:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, check_lookup: bool = False) -> None:
         python = emulator_python()
         if python is None:
             raise RuntimeError("BigQuery emulator not installed: run `make emulator`")
@@ -54,12 +56,14 @@ class Emulator:
         _link_extensions(python, home)
         data = workdir / "data"
         data.mkdir(parents=True, exist_ok=True)
-        cli = python.parent / "local-bigquery"
         self.log = open(workdir / "emulator.log", "wb")
+        env = {**os.environ, "HOME": str(home)}
+        if check_lookup:
+            env["EMULATOR_CHECK_LOOKUP"] = "1"
         self.proc = subprocess.Popen(
-            [str(cli), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            [str(python), "-P", str(SERVER), "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--grpc-port", str(self.grpc_port), "--project", "cbi-v14", "--data-dir", str(data)],
-            env={**os.environ, "HOME": str(home)}, stdout=self.log, stderr=subprocess.STDOUT,
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._wait()

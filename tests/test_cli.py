@@ -404,7 +404,7 @@ def test_long_commands_draw_counted_progress_on_stderr_never_stdout_and_none_wit
 def test_a_backfill_counts_roots_and_days():
     """`cbi ingest databento`'s progress from the backfill's chunk messages: roots done of
     all, and a root's days done of its range (--end given)."""
-    from cbi.feeds.market_commands import _chunks
+    from cbi.feeds.databento_commands import _chunks
 
     class Bar:
         def __init__(self, description="databento", total=None):

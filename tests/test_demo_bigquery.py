@@ -6,8 +6,10 @@ project, which it never touches), says where it wrote, and is refused when those
 hold data. The end-to-end case runs the demo with a short history (enough for the 1w and
 1m horizons) on the emulator and on DuckDB and compares every table.
 
-The emulator keeps the real clock (tests/conftest.py): the case fixes its own cut-off
-(Databento's end and the news job's `now`) so the two runs read the same sandbox data.
+Cases on the emulator cannot freeze the clock in the past (tests/conftest.py: gRPC would
+turn every timeout into a deadline already gone), so this one moves it to a fixed instant in
+the future, where deadlines stay ahead of the real clock, and cuts the data there (Databento's
+end and the news job's `now`): both runs read the same sandbox data whatever day it runs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import time
 
 import pytest
+import time_machine
 
 from cbi.errors import UsageError
 from cbi.ops import demo
@@ -29,6 +32,8 @@ from tests.test_real_data_bigquery import COMPARED, _numeric_differences
 SHORT = {"min_train_rows": 50, "roots": ["ZL"], "databento_minute_days": 0,
          "horizons": ["1w", "1m"], "cost_guard_bytes": 0}
 DAYS = 200
+#: The instant the case runs at (a Wednesday evening; see the module's docstring).
+NOW = dt.datetime(2036, 1, 9, 22, 0, tzinfo=dt.timezone.utc)
 
 
 def test_every_table_name_of_every_shipped_statement_takes_the_prefix():
@@ -79,9 +84,14 @@ def _demo(folder, warehouse: str | None, lines: list[str]) -> demo.CycleReport:
 @pytest.mark.timeout(1200)
 def test_short_demo_on_bigquery_with_a_prefix_matches_duckdb(_initialised_bigquery, tmp_path,
                                                                monkeypatch):
-    cutoff = dt.datetime.combine(dt.date.today(), dt.time(), dt.timezone.utc)
+    with time_machine.travel(NOW, tick=True):
+        _short_demos_match(_initialised_bigquery, tmp_path, monkeypatch)
+
+
+def _short_demos_match(production: str, tmp_path, monkeypatch) -> None:
+    cutoff = dt.datetime.combine(NOW.date(), dt.time(), dt.timezone.utc)
     monkeypatch.setattr(demo, "backfill_options", _short_cycle(cutoff))
-    production = _initialised_bigquery  # the shared project: its own datasets stay as they are
+    # `production` is the shared project: its own datasets stay as they are
     url = f"{production}&dataset_prefix=demo_"
     with connect(production, read_only=True) as wh:
         before = {fqn: wh.row_count(fqn) for fqn in demo.HELD}

@@ -42,15 +42,8 @@ class CbiGroup(TyperGroup):
             raise typer.Exit(report_error(exc)) from None
 
 
-app = typer.Typer(
-    cls=CbiGroup,
-    help="CBI: commodity futures forecasts from live feeds (Databento, FRED, NewsAPI).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-
-#: Modules that add commands with `register(app)`; one line per area.
+#: Modules that add commands with `register(app)`; one line per area. `cbi.feeds.commands`
+#: mounts every registered feed's commands (`Feed.commands` in `cbi.feeds.registry`).
 COMMAND_MODULES = (
     "cbi.ops.core_commands",
     "cbi.feeds.commands",
@@ -73,7 +66,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _main(
     ctx: typer.Context,
     warehouse: Optional[str] = typer.Option(
@@ -108,12 +100,23 @@ def _main(
     install_feed_session(for_feed)
 
 
-def _register_all() -> None:
+def build_app() -> typer.Typer:
+    """The `cbi` app, every area's commands registered; built again after a feed is
+    registered (a plug-in, a test), it has that feed's commands too."""
+    new = typer.Typer(
+        cls=CbiGroup,
+        help="CBI: commodity futures forecasts from live feeds (Databento, FRED, NewsAPI).",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    new.callback()(_main)
     for name in COMMAND_MODULES:
-        import_module(name).register(app)
+        import_module(name).register(new)
+    return new
 
 
-_register_all()
+app = build_app()
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """Typed settings: `cbi.toml` < `CBI_*` environment < flags.
 
 Every field carries a description; `tests/test_config.py` checks that none is missing,
-and `cbi config` prints them with secrets masked. Lists and dicts in the environment are
-JSON (`CBI_ROOTS='["ZL","CL"]'`).
+and `cbi config` prints them with secrets masked. A feed's own settings (its URLs and options)
+are declared by the feed, in `cbi.feeds.registry` (`Feed.settings`), and become fields here
+under the same names. Lists and dicts in the environment are JSON (`CBI_ROOTS='["ZL","CL"]'`).
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ import datetime as dt
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from cbi.feeds import registry
 
 #: Horizon name -> trading days ahead. The names are contracts (tables, files, API routes).
 HORIZONS: dict[str, int] = {"1w": 5, "1m": 21, "3m": 63, "6m": 126, "12m": 252}
@@ -51,14 +55,35 @@ def config_file() -> Path:
     return Path(os.environ.get("CBI_CONFIG", "cbi.toml"))
 
 
-class Settings(BaseSettings):
+if TYPE_CHECKING:
+    from cbi.feeds.registry import DatabentoSettings, FredSettings, NewsSettings
+
+    class _FeedSettings(DatabentoSettings, FredSettings, NewsSettings):
+        """mypy's view of the built-in feeds' settings (`settings.fred_base_url` is a str). At
+        runtime Settings takes its feed fields from the registry (`_sync_feed_fields`), and
+        tests/feeds/test_registry.py checks that these bases are the built-in feeds' models."""
+else:
+    _FeedSettings = object
+
+
+class Settings(BaseSettings, _FeedSettings):
+    """The general settings declared here, and every registered feed's own (its URLs and
+    options: `Feed.settings` in `cbi.feeds.registry`), under the same names."""
+
     model_config = SettingsConfigDict(env_prefix="CBI_", extra="forbid", validate_default=True)
+
+    def __init__(self, **values: Any) -> None:
+        _sync_feed_fields()  # a feed registered since the last Settings brings its fields
+        super().__init__(**values)
 
     # --- warehouse -------------------------------------------------------------------
     warehouse: str = Field(
         "duckdb:///./cbi.duckdb",
         description="Warehouse URL: duckdb:///PATH (embedded default) or "
-        "bigquery://PROJECT?location=us-central1 (production; &endpoint=URL for an emulator).",
+        "bigquery://PROJECT?location=us-central1 (production; &endpoint=URL for an emulator). "
+        "Or a [warehouse] table: url = the same URL, and that engine's options as keys "
+        "(location = \"EU\", dataset_prefix = \"demo_\"), which override the URL's; the "
+        "table becomes this URL.",
     )
     maximum_bytes_billed: int = Field(
         10 * 1024**3,
@@ -95,82 +120,24 @@ class Settings(BaseSettings):
         description="Extra roots whose daily returns become features (soybean crush inputs and "
         "heating oil for ZL); add them to `roots` to collect them. A root not collected gives NULLs.",
     )
-    fred_series: list[str] = Field(
-        default_factory=lambda: ["DFF", "VIXCLS", "DGS10", "DTWEXBGS", "DCOILWTICO"],
-        description="FRED series ids to collect, with every vintage.",
-    )
-    fred_publication_lag_days: dict[str, int] = Field(
-        default_factory=lambda: {"default": 1},
-        description="Business days between an observation date and its publication, per series "
-        "('default' for the rest); sets realtime_start for CSV files, which carry no vintage.",
-    )
-    fred_weekly_release: dict[str, str] = Field(
-        default_factory=lambda: {"DTWEXBGS": "TUE", "DCOILWTICO": "THU"},
-        description="Series published weekly for the week before, by series: the weekday (MON…FRI) "
-        "after an observation's week on which it is first known at the close (H.10's broad dollar "
-        "index: Monday afternoon, so Tuesday; EIA's WTI spot: Wednesday, so Thursday). Overrides "
-        "fred_publication_lag_days for CSV files.",
-    )
     fred_max_age_days: dict[str, int] = Field(
         default_factory=lambda: {"default": 10, "DTWEXBGS": 14, "DCOILWTICO": 14},
         description="Per series ('default' for the rest): the oldest observation, in calendar days "
         "before a feature's date, that may stand in for it; an older one is NULL in the features "
         "(a stopped series never carries forward without limit) and the quality gate reports it.",
     )
-    fred_revision_lookback_days: int = Field(
-        400,
-        description="FRED incremental runs re-read every vintage of observations this many days "
-        "before the watermark, so late revisions are caught (a full refresh reads all history).",
-    )
-    news_queries: list[str] = Field(
-        default_factory=lambda: ["soybean oil OR ZL futures"],
-        description="NewsAPI /v2/everything queries.",
-    )
-    news_daily_request_budget: int = Field(
-        100, description="NewsAPI requests allowed per day (developer plan: 100)."
-    )
     horizons: list[str] = Field(
         default_factory=lambda: list(HORIZONS),
         description="Forecast horizons to build and train: any of 1w, 1m, 3m, 6m, 12m.",
     )
 
-    # --- endpoints (the sandbox only when `sandbox = true`) -----------------------------
-    databento_dataset: str = Field("GLBX.MDP3", description="Databento dataset.")
-    databento_gateway: str | None = Field(
-        None, description="Databento Historical gateway URL; unset = Databento's own."
-    )
-    databento_live_gateway: str | None = Field(
-        None, description="Databento Live gateway host[:port]; unset = Databento's own."
-    )
-    fred_base_url: str = Field("https://api.stlouisfed.org", description="FRED API base URL.")
-    news_base_url: str = Field("https://newsapi.org", description="NewsAPI base URL.")
+    # --- the sandbox (each feed's endpoints are its own settings: cbi.feeds.registry) ----
     sandbox: bool | None = Field(
         None,
         description="Use the local sandbox feeds (simulated data): only when true (the demo and "
         "tests set it). Unset or false = the live services; a missing API key is then an error.",
     )
     sandbox_seed: int = Field(7, description="Seed of the sandbox's generated data.")
-    databento_minute_days: int = Field(
-        3, description="Databento backfills: days of 1-minute bars before the end; older "
-        "history comes as ohlcv-1h bars rolled up to daily bars by CME trading date.",
-    )
-    max_backfill_cost_usd: float | None = Field(
-        25.0, description="Databento: a backfill whose cost (metadata.get_cost, quoted and printed "
-        "before any data is fetched) is above this many USD is refused; null = no cap.",
-    )
-    databento_settlements: bool = Field(
-        True, description="Databento: also fetch CME settlement prices (statistics schema) with "
-        "every poll; daily bars then close at the settlement (close_source = 'settlement').",
-    )
-    databento_max_attempts: int = Field(
-        5, description="Databento: attempts per request on 429, 5xx and connection errors."
-    )
-    databento_retry_wait_s: float = Field(
-        1.0, description="Databento: first backoff wait in seconds (doubles each retry)."
-    )
-    databento_live_flush_s: float = Field(
-        1.0, description="Databento Live: seconds between flushes of buffered bars."
-    )
 
     # --- validation at the door (cbi.feeds.validate) ------------------------------------
     bars_min_date: dt.date = Field(
@@ -285,6 +252,16 @@ class Settings(BaseSettings):
         "unset = cbi-ROLE@PROJECT.iam.gserviceaccount.com.",
     )
 
+    @field_validator("warehouse", mode="before")
+    @classmethod
+    def _warehouse_table(cls, value: Any) -> Any:
+        """A `[warehouse]` table is the URL written out: `url` and options over the URL's."""
+        if isinstance(value, dict):
+            from cbi.warehouse.engine_config import section_to_url
+
+            return section_to_url(value)
+        return value
+
     @field_validator("roots")
     @classmethod
     def _root_pattern(cls, value: list[str]) -> list[str]:
@@ -293,17 +270,6 @@ class Settings(BaseSettings):
         bad = [r for r in value if not isinstance(r, str) or not re.fullmatch(r"[A-Z0-9]{1,4}", r)]
         if bad:
             raise ValueError(f"root(s) {bad}: a CME root is 1-4 upper-case letters or digits, like ZL")
-        return value
-
-    @field_validator("fred_series")
-    @classmethod
-    def _series_pattern(cls, value: list[str]) -> list[str]:
-        import re
-
-        bad = [s for s in value if not isinstance(s, str) or not re.fullmatch(r"[A-Z0-9_]{1,40}", s)]
-        if bad:
-            raise ValueError(f"series id(s) {bad}: a FRED series id is upper-case letters, digits "
-                             "and '_', like DGS10")
         return value
 
     @field_validator("horizons")
@@ -344,6 +310,37 @@ class Settings(BaseSettings):
         if out.get("alert_webhook_url"):
             out["alert_webhook_url"] = "***"
         return out
+
+
+#: Settings' own fields, as declared; the feeds' fields go after FEEDS_AFTER.
+_GENERAL: dict[str, FieldInfo] = dict(Settings.__pydantic_fields__)
+FEEDS_AFTER = "horizons"
+_synced: dict[str, FieldInfo] = {}
+
+
+def _sync_feed_fields() -> None:
+    """Make Settings' fields its own plus every registered feed's (`registry.settings_fields`),
+    so a feed registered later (a plug-in, a test) has its `CBI_*` name and `cbi.toml` key too.
+    Pydantic has no call that adds a field to a model class: the field table is replaced and
+    the model rebuilt, only when the registry's fields changed."""
+    feeds = registry.settings_fields()
+    if feeds.keys() == _synced.keys() and all(feeds[n] is _synced[n] for n in feeds):
+        return
+    clash = sorted(set(feeds) & set(_GENERAL))
+    if clash:
+        raise ValueError(f"feed setting(s) {clash} are general settings already")
+    fields: dict[str, FieldInfo] = {}
+    for name, info in _GENERAL.items():
+        fields[name] = info
+        if name == FEEDS_AFTER:
+            fields.update(feeds)
+    Settings.__pydantic_fields__ = fields
+    Settings.model_rebuild(force=True)
+    _synced.clear()
+    _synced.update(feeds)
+
+
+_sync_feed_fields()
 
 
 def _masked(value: Any) -> Any:
@@ -402,6 +399,7 @@ def check_environment(environ: Any = None) -> None:
     from cbi.errors import SettingsError
 
     environ = os.environ if environ is None else environ
+    _sync_feed_fields()
     known = {f"CBI_{name.upper()}" for name in Settings.model_fields} | set(NOT_SETTINGS)
     unknown = sorted(n for n in environ if n.upper().startswith("CBI_") and n.upper() not in known)
     if not unknown:
@@ -484,4 +482,6 @@ def _json_example(key: str) -> str:
 
 
 def reset_settings_cache() -> None:
+    """Forget the cached settings (and take in the fields of feeds registered since)."""
     _cached.cache_clear()
+    _sync_feed_fields()

@@ -72,12 +72,14 @@ def creds_for(role):
 
 
 BARS = "market_data.databento_futures_ohlcv_1m"
+NEWS = "market_data.news_articles"
 
 
 def test_a_ready_project_passes_every_check():
-    settings = Settings(maximum_bytes_billed=5 * 1024**3, retention_days={BARS: 90})
+    settings = Settings(maximum_bytes_billed=5 * 1024**3, retention_days={BARS: 90, NEWS: 30})
     client = FakeClient(full_access())
-    wh = fake_warehouse(client, FakeStorage(), {BARS: 90.0})
+    # BARS expires after its roll-up: no partition expiration, the retention job deletes
+    wh = fake_warehouse(client, FakeStorage(), {BARS: None, NEWS: 30.0})
     checks = readiness(wh, settings, credentials_for=creds_for, client_for=lambda role, c: client)
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
     kinds = {c.check for c in checks}
@@ -88,7 +90,7 @@ def test_a_ready_project_passes_every_check():
 def test_each_problem_is_reported_with_its_fix():
     from cbi.warehouse import WarehouseError
 
-    settings = Settings(maximum_bytes_billed=5 * 1024**3, retention_days={BARS: 90})
+    settings = Settings(maximum_bytes_billed=5 * 1024**3, retention_days={BARS: 90, NEWS: 30})
     access = full_access()
     access["predictions"].discard(("WRITER", iam.member_for("training", PROJECT, {})))
     client = FakeClient(access, bytes_billed_echo=None)
@@ -101,7 +103,8 @@ def test_each_problem_is_reported_with_its_fix():
             return SimpleNamespace(service_account_email="someone@else.iam.gserviceaccount.com")
         return creds_for(role)
 
-    wh = fake_warehouse(client, FakeStorage(DISABLED), {BARS: None})
+    # a partition expiration on BARS would drop minutes never rolled up; NEWS has none
+    wh = fake_warehouse(client, FakeStorage(DISABLED), {BARS: 90.0, NEWS: None})
     checks = readiness(wh, settings, credentials_for=creds,
                        client_for=lambda role, c: dashboard_client if role == "dashboard" else client)
     bad = {(c.check, c.subject): c for c in checks if not c.ok}
@@ -111,7 +114,8 @@ def test_each_problem_is_reported_with_its_fix():
     assert "someone@else" in bad[("credentials", "collector")].detail
     assert bad[("access", "training WRITER predictions")].fix == "cbi iam apply"
     assert "denied" in bad[("access", "dashboard READER market_data")].detail
-    assert "retention" in bad[("partition_expiration", BARS)].fix
+    assert "lifts" in bad[("partition_expiration", BARS)].fix
+    assert "sets" in bad[("partition_expiration", NEWS)].fix
     assert ("api", "bigquery.googleapis.com") not in bad
     assert ("maximum_bytes_billed", "ops.pipeline_runs") not in bad
 

@@ -126,23 +126,39 @@ def test_init_stops_on_drift_and_changes_nothing(warehouse):
 
 
 def test_retention_expires_old_partitions_only_where_allowed(warehouse):
-    old = bars([50.0], start=dt.datetime(2020, 1, 6, 15, 0, tzinfo=UTC))
-    new = bars([51.0], start=dt.datetime.now(UTC).replace(second=0, microsecond=0))
-    warehouse.merge(BARS, pa.concat_tables([old, new]))
+    """Raw minutes expire only once rolled up, on both engines (`expire_rolled_up.sql`): an
+    old minute whose daily bar exists goes; an old minute of a symbol or a date the roll-up
+    does not hold yet stays (BigQuery sets no partition expiration there, which would drop
+    it); a recent one stays. Other tables' old partitions simply expire."""
+    jan6 = dt.datetime(2020, 1, 6, 15, 0, tzinfo=UTC)
+    def day(d: dt.date) -> dict:
+        return {"trading_date": pa.array([d], pa.date32())}
+
+    rolled = bars([50.0], start=jan6, **day(jan6.date()))
+    other_symbol = bars([49.0], ["ZLN4"], start=jan6, **day(jan6.date()))  # no daily bar of ZLN4
+    later_day = bars([52.0], start=jan6 + dt.timedelta(days=2))  # no daily bar of Jan 8
+    # Jan 3 was never rolled up: the daily bar of a later day (Jan 6) does not stand for it
+    gap_day = bars([48.0], start=jan6 - dt.timedelta(days=3), **day(dt.date(2020, 1, 3)))
+    recent = bars([51.0], start=dt.datetime(2099, 1, 5, 15, 0, tzinfo=UTC))  # after any cutoff
+    warehouse.merge(BARS, pa.concat_tables([rolled, other_symbol, later_day, gap_day, recent],
+                                           promote_options="default"))
     daily = pa.table({"date": [dt.date(2020, 1, 6)], "root": ["ZL"], "symbol": ["ZLK4"], "close": [50.0]})
     warehouse.merge("market_data.futures_ohlcv_1d", daily)
-    warehouse.apply_retention({BARS: 30})
-    if warehouse.SUPPORTS_PARTITION_OPTIONS:
-        # BigQuery expires partitions itself; the emulator accepts the ALTER but neither
-        # reports nor enforces the option, so check the statement that was sent.
-        assert any(c.statement_type == "ALTER_TABLE" for c in warehouse.job_costs) or \
-            warehouse.partitioning(BARS)["expiration_days"] == 30
-    else:
-        assert [r["close"] for r in snapshot(warehouse)] == [51.0]
+    assert warehouse.apply_retention({BARS: 30}) == {BARS: 1}
+    assert [(r["symbol"], r["close"]) for r in snapshot(warehouse)] == \
+        [("ZLK4", 48.0), ("ZLN4", 49.0), ("ZLK4", 52.0), ("ZLK4", 51.0)]
+    assert warehouse.partitioning(BARS).get("expiration_days") is None
     with pytest.raises(WarehouseError, match="training needs"):
         warehouse.apply_retention({"market_data.futures_ohlcv_1d": 30})
-    if warehouse.SUPPORTS_PARTITION_OPTIONS:  # the emulator project is shared: undo the option
-        warehouse.execute(f"ALTER TABLE {BARS} SET OPTIONS (partition_expiration_days = NULL)")
+    news = "market_data.news_articles"
+    warehouse.apply_retention({news: 30})
+    if warehouse.SUPPORTS_PARTITION_OPTIONS:
+        # BigQuery expires these partitions itself; the emulator accepts the ALTER but neither
+        # reports nor enforces the option, so check the statement that was sent.
+        assert any(c.statement_type == "ALTER_TABLE" for c in warehouse.job_costs) or \
+            warehouse.partitioning(news)["expiration_days"] == 30
+        # the emulator project is shared: undo the option
+        warehouse.execute(f"ALTER TABLE {news} SET OPTIONS (partition_expiration_days = NULL)")
 
 
 def test_unknown_scheme_lists_supported():

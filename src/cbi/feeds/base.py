@@ -14,9 +14,9 @@ it can stop early (Databento stops a root whose available end moved back). A fee
 another cursor's requests only by raising; per-cursor isolation (one root's failure does not
 stop the others) is the job's: it runs `run_feed` once per cursor (see `cbi.feeds.databento`).
 
-A feed is registered once in `cbi.feeds.registry` (its job, key name, schedule and sandbox
-stand-ins); `SourceBase` gives the optional parts their defaults. Adding a feed: a folder
-(`client`, `source`) and one `Feed(...)` line in the registry.
+A feed is registered once in `cbi.feeds.registry` (its job, key name, schedule, settings,
+commands and sandbox stand-ins); `SourceBase` gives the optional parts their defaults. Adding
+a feed: a folder (`client`, `source`) and one `Feed(...)` line in the registry.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class Source(Protocol):
     feed: str
     table: str
     secret: str | None
+    log_level: int  # of run_feed's line per request (the Live stream's flushes: DEBUG)
 
     def plan(self, wh: Warehouse, settings: Any, **options: Any) -> Iterable[Request]:
         """The requests still to make, starting from each cursor's watermark."""
@@ -96,6 +97,7 @@ class SourceBase:
     to the request's end, no details."""
 
     secret: str | None = None
+    log_level: int = logging.INFO
 
     def before_merge(self, wh: Warehouse, request: Request, rows: pa.Table) -> None:
         return None
@@ -138,8 +140,8 @@ def run_feed(wh: Warehouse, source: Source, settings: Any, **options: Any) -> di
         totals["rows_written"] += result.inserted + result.updated + extra
         totals["cursors"][request.cursor_key] = {
             "rows": rows.num_rows, "inserted": result.inserted, "updated": result.updated}
-        log.info("%s %s: %d rows (%d new) from %s", source.feed, request.cursor_key,
-                 rows.num_rows, result.inserted, request.start or "the beginning")
+        log.log(source.log_level, "%s %s: %d rows (%d new) from %s", source.feed,
+                request.cursor_key, rows.num_rows, result.inserted, request.start or "the beginning")
     return totals
 
 

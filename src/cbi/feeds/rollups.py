@@ -11,11 +11,10 @@ not, while any minute has no daily bar (`quality`, gate `market_check_minutes_ro
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
-from typing import Any, Iterator
+from typing import Any
 
 from cbi.feeds.base import set_watermark
 from cbi.warehouse.base import Warehouse
@@ -55,15 +54,6 @@ def clear(wh: Warehouse, root: str, first: dt.date, last: dt.date) -> None:
     if held and first <= held["first"] and held["last"] <= last:
         wh.execute("DELETE FROM ops.feed_cursors WHERE feed = @feed AND cursor_key = @root",
                    {"feed": FEED, "root": root})
-
-
-@contextlib.contextmanager
-def rolling_up(wh: Warehouse, root: str, first: dt.date, last: dt.date,
-               minutes: bool = True) -> Iterator[None]:
-    """Mark before the writes inside the block; clear after the block (the roll-up) returns."""
-    mark(wh, root, first, last, minutes)
-    yield
-    clear(wh, root, first, last)
 
 
 def roll_up(wh: Warehouse, root: str, first: dt.date, last: dt.date, minutes: bool = True) -> int:

@@ -2,9 +2,9 @@
 
 It checks what the emulator cannot: the APIs enabled (BigQuery, BigQuery Storage), each role's
 credentials and its dataset access against `cbi iam plan`, `maximum_bytes_billed` carried and
-honoured by a dry run, and partition expiration as the `retention_days` setting says. Each
-check reports what it found and, when it fails, the fix. Nothing is written; dry runs and
-read sessions cost nothing.
+honoured by a dry run, and partition expiration as the `retention_days` setting says (none
+on a table that expires after its roll-up). Each check reports what it found and, when it
+fails, the fix. Nothing is written; dry runs and read sessions cost nothing.
 """
 
 from __future__ import annotations
@@ -141,12 +141,24 @@ def check_bytes_billed(wh: BigQueryWarehouse, settings: Settings) -> Readiness:
 
 
 def check_expiration(wh: BigQueryWarehouse, settings: Settings) -> list[Readiness]:
+    """Each `retention_days` table expires its partitions after those days, except a table
+    `-- retention: after roll-up into T`: it has no partition expiration (which would drop
+    minutes never rolled up); the retention job deletes what the roll-up holds."""
+    from cbi.warehouse import catalog
+
     out = []
     for fqn, days in sorted((getattr(settings, "retention_days", {}) or {}).items()):
         try:
             got = wh.partitioning(fqn).get("expiration_days")
         except Exception as exc:  # noqa: BLE001
             out.append(Readiness("partition_expiration", fqn, False, _line(exc), "run `cbi init`"))
+            continue
+        if catalog.table(fqn).rolled_up_into:
+            ok = got is None
+            out.append(Readiness("partition_expiration", fqn, ok,
+                                 f"{got if got is not None else 'none'} day(s); settings say {days} "
+                                 "after the roll-up (rows deleted by the retention job)",
+                                 "" if ok else "cbi job retention (lifts partition_expiration_days)"))
             continue
         ok = got is not None and abs(float(got) - days) < 1e-9
         out.append(Readiness("partition_expiration", fqn, ok,

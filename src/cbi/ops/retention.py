@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 
 def retention_job(wh: Warehouse, settings: Settings, **options: Any) -> dict[str, Any]:
     """Apply `settings.retention_days`; on DuckDB old rows are deleted, on BigQuery the
-    table's partition_expiration_days is set and BigQuery expires them itself."""
+    table's partition_expiration_days is set and BigQuery expires them itself. A table that
+    expires after its roll-up has its old rows deleted on both engines, only those the
+    roll-up holds (`expire_rolled_up.sql`)."""
     days = dict(settings.retention_days)
     if not days:
         log.info("retention: nothing configured (retention_days is empty)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 from cbi.warehouse.base import (  # noqa: F401 - the seam's public names
     Check,
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["BACKENDS", "Check", "MergeResult", "ReadOnlyError", "Warehouse", "WarehouseError",
            "connect", "query_args"]
 
-#: scheme -> "module:factory". Adding an engine is one module and one line here.
+#: scheme -> "package:factory". Adding an engine is one folder (`engine.py`, `config.py`) and
+#: one line here.
 BACKENDS = {
     "duckdb": "cbi.warehouse.duckdb:from_url",
     "bigquery": "cbi.warehouse.bigquery:from_url",
@@ -47,4 +48,7 @@ def connect(url: str | None = None, *, read_only: bool = False, role: str = "col
 
 
 def query_args(url: str) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs(urlparse(url).query).items()}
+    """The options in a warehouse URL's query string (each engine's config types them)."""
+    from cbi.warehouse.engine_config import url_options
+
+    return url_options(url)

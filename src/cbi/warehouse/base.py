@@ -314,6 +314,11 @@ class Warehouse(ABC):
         """Run BigQuery-dialect SQL (one or more statements); return the last result."""
 
     @abstractmethod
+    def _run_dml(self, sql: str, params: dict[str, Any] | None) -> int:
+        """Run one BigQuery-dialect DML statement (DELETE, UPDATE, INSERT); return the rows
+        it changed."""
+
+    @abstractmethod
     def _existing_columns(self, spec: TableSpec) -> dict[str, str] | None:
         """Column name -> BigQuery type of the table as it is, or None when absent."""
 
@@ -333,7 +338,9 @@ class Warehouse(ABC):
 
     @abstractmethod
     def _set_expiration(self, spec: TableSpec, days: int) -> int:
-        """Apply retention; return rows deleted (DuckDB) or 0 (BigQuery expires by itself)."""
+        """Apply retention; return the rows deleted (0 where the engine expires partitions
+        itself). A table `-- retention: after roll-up into T` goes through `expire_rolled_up`
+        on every engine."""
 
     def close(self) -> None:  # noqa: B027 - optional for backends
         pass
@@ -540,6 +547,20 @@ class Warehouse(ABC):
                 raise WarehouseError(f"retention needs a partitioned table; {fqn} is not")
             out[fqn] = self._set_expiration(spec, int(days))
         return out
+
+
+def expire_rolled_up(wh: Warehouse, spec: TableSpec, days: int) -> int:
+    """`-- retention: after roll-up into T` on any engine: `expire_rolled_up.sql`, the one
+    DELETE both engines run (rows older than `days` that T holds); returns the rows deleted."""
+    cutoff = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=days)
+    column = cast(str, spec.partition_column)  # `apply_retention` refuses an unpartitioned table
+    if {c.name: c.type for c in spec.columns}[column] != "TIMESTAMP":
+        raise WarehouseError(f"retention after roll-up needs a TIMESTAMP partition column; "
+                             f"{spec.fqn}.{column} is not")
+    sql = wh.render("cbi.warehouse", "expire_rolled_up.sql", table=spec.fqn,
+                    rollup=cast(str, spec.rolled_up_into), column=column)
+    wh._refuse_writes(sql)
+    return wh._run_dml(sql, python_params({"cutoff": cutoff}))
 
 
 def conform(spec: TableSpec, rows: pa.Table) -> pa.Table:

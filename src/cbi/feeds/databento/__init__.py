@@ -4,7 +4,8 @@
 - `dbn`: DBN records (the layout the sandbox also writes), decoding, records -> Arrow.
 - `source`: `DatabentoSource` on the feed seam (`cbi.feeds.base.run_feed`): one root's chunks,
   the roll-up marker before each MERGE, roll-ups and settlements after, then the watermark.
-- `live`: the Live stream (`run_live`), backfilling the gap from Historical on each connect.
+- `live`: the Live stream (`run_live`), backfilling the gap from Historical on each connect;
+  each flush of its buffered bars through `run_feed` (`LiveSource`).
 - `cost`: what a backfill will cost, asked before anything is fetched.
 - here: `poll_job` (the registry's job): every configured root through `run_feed`, each
   isolated from the others.
@@ -25,10 +26,10 @@ from cbi.feeds.databento.client import (FeedError, _call, _fetch, _plain_http, _
 from cbi.feeds.databento.dbn import (OHLCV_DTYPE, OHLCV_RTYPES, RTYPE, ZSTD_MAGIC, ZstdReader,
                                      decode_dbn, is_contract, records_array, symbol_map,
                                      to_arrow, unzstd)
-from cbi.feeds.databento.live import LiveBuffer, run_live
+from cbi.feeds.databento.live import LiveBuffer, LiveSource, run_live
 from cbi.feeds.databento.source import (BACKFILL, FEED, QUARANTINE, SETTLEMENTS, TABLE,
                                         DatabentoSource, RecordsQuarantined, _root_alert,
-                                        apply_bars, apply_settlements, backfills,
+                                        apply_settlements, backfills,
                                         check_root_name, get_settlements, plan, poll_root,
                                         quarantine, remember_backfill, settlement_rows)
 from cbi.feeds import rollups
@@ -38,7 +39,8 @@ from cbi.warehouse.base import Warehouse
 
 __all__ = ["BACKFILL", "FEED", "OHLCV_DTYPE", "OHLCV_RTYPES", "QUARANTINE", "RTYPE",
            "SETTLEMENTS", "TABLE", "ZSTD_MAGIC", "DatabentoSource", "FeedError", "LiveBuffer",
-           "RecordsQuarantined", "ZstdReader", "api_key", "apply_bars", "apply_settlements",
+           "LiveSource",
+           "RecordsQuarantined", "ZstdReader", "api_key", "apply_settlements",
            "available_end", "backfills", "check_endpoints", "check_root_name", "decode_dbn",
            "get_settlements", "historical", "is_contract", "plan", "poll_job", "poll_root",
            "quarantine", "records_array", "remember_backfill", "root_of", "run_live",

@@ -1,6 +1,8 @@
 """The Databento Live stream: ohlcv-1m from the Live gateway. On every (re)connect it first
 backfills the gap from Historical (`poll_root`, through the feed seam), then subscribes with
-`start` = the Historical end, so nothing is missed between the two."""
+`start` = the Historical end, so nothing is missed between the two. Each flush of the buffered
+bars goes through the same seam (`LiveSource` and `run_feed`): per root the roll-up marker,
+the MERGE, the roll-ups, then the watermark, as a poll writes them."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import logging
 import queue
 import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import databento as db
 import databento_dbn as dbn
@@ -18,13 +20,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cbi.config import Settings
-from cbi.feeds.base import get_watermark, set_watermark
+from cbi.feeds import rollups
+from cbi.feeds.base import Request, SourceBase, get_watermark, run_feed
 from cbi.feeds.databento.client import FeedError, api_key, available_end, check_endpoints, historical, source_of
 from cbi.feeds.databento.dbn import records_array, to_arrow
-from cbi.feeds.databento.source import FEED, apply_bars, poll_root, quarantine
+from cbi.feeds.databento.source import FEED, TABLE, poll_root, quarantine
 from cbi.feeds.validate import BarError, Limits, bar_limits, split_bars
 from cbi.secrets import redact
-from cbi.warehouse.base import Warehouse
+from cbi.transform import market
+from cbi.warehouse.base import MergeResult, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,7 @@ class LiveBuffer:
             log.error("databento live gateway error: %s", redact(record.err))
 
     def flush(self, wh: Warehouse) -> int:
+        """Write the buffered bars (bad ones quarantined) through `run_feed`: the rows written."""
         if not self.bars:
             return 0
         records, self.bars = records_array(self.bars), []
@@ -67,21 +72,62 @@ class LiveBuffer:
         if bad.num_rows:
             quarantine(wh, bad, reasons)
             self._hold(bad)
-        written = 0
-        for root in set(good.column("root").to_pylist()) - {None}:
-            part = good.filter(pc.equal(good.column("root"), root))
-            written += apply_bars(wh, root, part, "ohlcv-1m")
-            newest = pc.max(part.column("ts_event")).as_py()
-            # the newest minute may still get bars of other contracts: re-poll it, never skip it
-            mark = min(newest, self.held.get(root, newest))
-            set_watermark(wh, FEED, root, mark, {"schema": "ohlcv-1m", "via": "live"})
-        return written
+        return run_feed(wh, LiveSource(good, self.held), None)["rows_written"]
 
     def _hold(self, bad: pa.Table) -> None:
         for row in bad.select(["root", "ts_event"]).to_pylist():
             if row["root"] and row["ts_event"]:
                 self.held[row["root"]] = min(row["ts_event"], self.held.get(row["root"], row["ts_event"]))
 
+
+class LiveSource(SourceBase):
+    """One flush on the feed seam: a request per root of the batch, whose rows are the ones
+    already received; around the MERGE the same roll-up marker and roll-ups as a poll's."""
+
+    feed, table = FEED, TABLE
+    secret: str | None = "DATABENTO_API_KEY"
+    log_level = logging.DEBUG  # a line per root every flush (1 s) would flood `cbi serve`'s log
+
+    def __init__(self, bars: pa.Table, held: dict[str, dt.datetime]) -> None:
+        self.bars, self.held = bars, held
+        self.span: tuple[dt.date, dt.date] | None = None  # trading dates of the current batch
+
+    def plan(self, wh: Warehouse, settings: Any, **_: Any) -> Iterator[Request]:
+        roots = dict.fromkeys(r for r in self.bars.column("root").to_pylist() if r is not None)
+        for root in roots:  # in the order received
+            part = self.bars.filter(pc.equal(self.bars.column("root"), root))
+            extent = pc.min_max(part.column("ts_event"))
+            yield Request(root, extent["min"].as_py(), extent["max"].as_py(), {"rows": part})
+
+    def fetch(self, request: Request) -> pa.Table:
+        return request.params["rows"]  # received already: nothing to ask for
+
+    def normalize(self, request: Request, raw: pa.Table) -> pa.Table:
+        rows = market.stamp_trading_dates(raw)
+        extent = pc.min_max(rows.column("trading_date"))
+        self.span = (extent["min"].as_py(), extent["max"].as_py())
+        return rows
+
+    def before_merge(self, wh: Warehouse, request: Request, rows: pa.Table) -> None:
+        assert self.span is not None
+        rollups.mark(wh, request.cursor_key, *self.span)  # a kill past here: finish_pending
+
+    def after_merge(self, wh: Warehouse, request: Request, rows: pa.Table,
+                    result: MergeResult) -> int:
+        assert self.span is not None
+        written = rollups.roll_up(wh, request.cursor_key, *self.span)
+        rollups.clear(wh, request.cursor_key, *self.span)
+        return written
+
+    def watermark(self, request: Request, rows: pa.Table) -> dt.datetime:
+        """The newest minute (it may still get bars of other contracts: re-polled, never
+        skipped), or the earliest quarantined one before it."""
+        newest = request.end
+        assert isinstance(newest, dt.datetime)
+        return min(newest, self.held.get(request.cursor_key, newest))
+
+    def details(self, request: Request, rows: pa.Table) -> dict[str, Any]:
+        return {"schema": "ohlcv-1m", "via": "live"}
 
 
 def run_live(wh: Warehouse, settings: Settings, stop: threading.Event) -> None:

@@ -332,27 +332,6 @@ def plan(root: str, begin: dt.datetime, end: dt.datetime,
         begin = nxt
 
 
-def apply_bars(wh: Warehouse, root: str, rows: pa.Table, schema: str) -> int:
-    """MERGE one validated batch, then rebuild what depends on it (daily bars, the series)."""
-    if rows.num_rows == 0:
-        return 0
-    if schema == "ohlcv-1h":  # straight to daily bars: hours roll up exactly by trading date
-        daily = market.daily_from_bars(rows)
-        extent = pc.min_max(daily.column("date"))
-        first, last = extent["min"].as_py(), extent["max"].as_py()
-        with rollups.rolling_up(wh, root, first, last, minutes=False):
-            result = wh.merge(market.DAILY, daily)
-            written = result.inserted + result.updated + market.update_continuous(wh, root, first)
-        return written
-    stamped = market.stamp_trading_dates(rows)
-    extent = pc.min_max(stamped.column("trading_date"))
-    first, last = extent["min"].as_py(), extent["max"].as_py()
-    with rollups.rolling_up(wh, root, first, last):  # a kill in here: the next command finishes
-        result = wh.merge(TABLE, stamped)
-        refreshed = rollups.roll_up(wh, root, first, last)
-    return result.inserted + result.updated + refreshed
-
-
 def quarantine(wh: Warehouse, bad: pa.Table, reasons: list[str], via: str = "databento live") -> None:
     now = dt.datetime.now(UTC)
     rows = bad.drop_columns(["ingest_timestamp"]).to_pylist()

@@ -1,13 +1,10 @@
 """Production: Google BigQuery through `google-cloud-bigquery`, Arrow in and out.
 
 Every query carries `maximum_bytes_billed`; every job's bytes are kept in `job_costs` for
-`ops.query_costs`. Large results come through the Storage Read API. `endpoint=` in the URL
-points the client at an emulator (anonymous credentials, no Google servers).
-
-`dataset_prefix=` in the URL (e.g. `demo_`) keeps a second copy of the warehouse beside the
-production one in the same project: every dataset is named with the prefix
-(`demo_market_data`...), and every statement's table names are qualified with it here, in one
-place, so the SQL files keep naming `market_data.x`.
+`ops.query_costs`. Large results come through the Storage Read API. The URL's options are
+`BigQueryConfig` (`config.py`): `endpoint=` points the client at an emulator (anonymous
+credentials, no Google servers), `dataset_prefix=` keeps a second copy of the warehouse
+beside the production one (`prefix.py` qualifies every statement's table names).
 """
 
 from __future__ import annotations
@@ -25,8 +22,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cbi.warehouse.base import Warehouse, WarehouseError, python_params
+from cbi.warehouse.base import Warehouse, WarehouseError, expire_rolled_up, python_params
+from cbi.warehouse.bigquery.config import DATASET_PREFIX, BigQueryConfig
+from cbi.warehouse.bigquery.prefix import with_prefix
 from cbi.warehouse.catalog import DATASETS, TableSpec, bigquery_type
+from cbi.warehouse.engine_config import EngineConfigError
 
 CREDENTIALS_HELP = (
     "no BigQuery credentials found. Provide one of: Application Default Credentials "
@@ -64,38 +64,6 @@ def error_line(exc: BaseException) -> str:
         message = errors[0]["message"]
     line = " ".join(str(message).split())
     return line if len(line) <= 400 else line[:397] + "..."
-
-
-#: A table name in a statement: `dataset.table` not preceded by a name part (a project or a
-#: column path); string literals and comments are split off first (see `with_prefix`): an
-#: apostrophe in a comment must not open a "literal".
-_TABLE_NAME = re.compile(r"(?<![\w.])(" + "|".join(DATASETS) + r")\.([A-Za-z_]\w*)")
-_STRINGS = re.compile(r"""(--[^\n]*|#[^\n]*|/\*.*?\*/|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""", re.S)
-_PREFIX = re.compile(r"[A-Za-z0-9_]{0,64}")
-
-
-def with_prefix(sql: str, prefix: str) -> str:
-    """`sql` with every catalogue table (and staging table) in the prefixed datasets:
-    `market_data.x` -> `demo_market_data.x`. Names only: string literals, aliases and column
-    paths (`T.col`) are left alone; a name that is not a catalogue table is not a table."""
-    if not prefix:
-        return sql
-    known = _known_tables()
-
-    def qualify(match: re.Match) -> str:
-        dataset, name = match.group(1), match.group(2)
-        if f"{dataset}.{name}" in known or name.startswith("_staging_"):
-            return f"{prefix}{dataset}.{name}"
-        return match.group(0)
-
-    parts = _STRINGS.split(sql)  # odd indices: literals and comments, kept as they are
-    return "".join(p if i % 2 else _TABLE_NAME.sub(qualify, p) for i, p in enumerate(parts))
-
-
-def _known_tables() -> frozenset[str]:
-    from cbi.warehouse.catalog import all_tables
-
-    return frozenset(spec.fqn for spec in all_tables())
 
 
 def _client_errors() -> tuple[type[BaseException], ...]:
@@ -193,7 +161,7 @@ class BigQueryWarehouse(Warehouse):
                  connect_timeout_s: float | None = 10.0, dataset_prefix: str = "") -> None:
         from google.cloud import bigquery
 
-        if not _PREFIX.fullmatch(dataset_prefix or ""):
+        if not DATASET_PREFIX.fullmatch(dataset_prefix or ""):
             raise WarehouseError(f"dataset_prefix={dataset_prefix!r} in the warehouse URL: use "
                                  "letters, digits and _ only (e.g. demo_), at most 64")
         self._bq = bigquery
@@ -367,8 +335,26 @@ class BigQueryWarehouse(Warehouse):
         }
 
     def _set_expiration(self, spec: TableSpec, days: int) -> int:
+        if spec.rolled_up_into:
+            # `-- retention: after roll-up into T`: a partition expiration would drop minutes
+            # that were never rolled up (a roll-up behind, a gap), and no expiration length
+            # can wait for the roll-up. So none on this table (one set before is lifted) and
+            # the shared rule deletes only what the roll-up holds (the daily retention job).
+            if self.partitioning(spec.fqn).get("expiration_days") is not None:
+                self._run(f"ALTER TABLE {spec.fqn} SET OPTIONS (partition_expiration_days = NULL)", None)
+            return expire_rolled_up(self, spec, days)
         self._run(f"ALTER TABLE {spec.fqn} SET OPTIONS (partition_expiration_days = {int(days)})", None)
         return 0
+
+    def _run_dml(self, sql: str, params: dict[str, Any] | None) -> int:
+        guard_cost(self, sql, params)
+        try:
+            job = self.client.query(self._sql(sql), job_config=self._job_config(params))
+            job.result()
+        except _client_errors() as exc:
+            raise WarehouseError(f"BigQuery: {statement_label(sql)} failed: {error_line(exc)}") from None
+        self._record(job)
+        return int(job.num_dml_affected_rows or 0)
 
 
 def guard_cost(wh: BigQueryWarehouse, sql: str, params: dict[str, Any] | None) -> None:
@@ -407,20 +393,16 @@ def _kind(value: Any) -> str:
 
 def from_url(url: str, *, read_only: bool = False, role: str = "collector", settings=None) -> BigQueryWarehouse:
     """`bigquery://PROJECT?location=us-central1[&endpoint=http://…][&grpc=host:port]
-    [&dataset_prefix=demo_]`."""
-    from urllib.parse import urlparse
-
-    from cbi.warehouse import query_args
-
-    project = urlparse(url).netloc
-    if not project:
-        raise WarehouseError(f"no project in warehouse URL {url!r}; e.g. bigquery://cbi-v14?location=us-central1")
-    args = query_args(url)
+    [&dataset_prefix=demo_]` (`BigQueryConfig`)."""
+    try:
+        config = BigQueryConfig.from_url(url)
+    except EngineConfigError as exc:
+        raise WarehouseError(str(exc)) from None
     kwargs: dict[str, Any] = {}
     if settings is not None:
         kwargs = {"maximum_bytes_billed": settings.maximum_bytes_billed,
                   "cost_guard_bytes": settings.cost_guard_bytes,
                   "connect_timeout_s": getattr(settings, "bigquery_connect_timeout_s", 10.0)}
-    return BigQueryWarehouse(project, args.get("location", "us-central1"), endpoint=args.get("endpoint"),
-                             grpc_endpoint=args.get("grpc"), read_only=read_only, role=role, url=url,
-                             dataset_prefix=args.get("dataset_prefix", ""), **kwargs)
+    return BigQueryWarehouse(config.project, config.location, endpoint=config.endpoint,
+                             grpc_endpoint=config.grpc, read_only=read_only, role=role, url=url,
+                             dataset_prefix=config.dataset_prefix, **kwargs)

@@ -22,8 +22,10 @@ import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
-from cbi.warehouse.base import ROW_ORDINAL, Warehouse, WarehouseError
+from cbi.warehouse.base import ROW_ORDINAL, Warehouse, WarehouseError, expire_rolled_up
 from cbi.warehouse.catalog import TableSpec, bigquery_type
+from cbi.warehouse.duckdb.config import DuckDBConfig
+from cbi.warehouse.engine_config import EngineConfigError
 
 if TYPE_CHECKING:
     from cbi.config import Settings
@@ -125,6 +127,13 @@ class DuckDBWarehouse(Warehouse):
             raise WarehouseError(f"DuckDB: {exc}") from None
         names = [d[0] for d in cur.description or ()]
         return [dict(zip(names, row)) for row in rows]
+
+    def _run_dml(self, sql: str, params: dict[str, Any] | None) -> int:
+        (stmt,) = to_duckdb(sql)
+        try:
+            return int(self._cursor().execute(stmt, _params_for(stmt, params)).fetchall()[0][0])
+        except duckdb.Error as exc:
+            raise WarehouseError(f"DuckDB: {exc}") from None
 
     def _existing_columns(self, spec: TableSpec) -> dict[str, str] | None:
         rows = self._cursor().execute(
@@ -238,17 +247,14 @@ class DuckDBWarehouse(Warehouse):
                 "clustering": list(spec.clustering), "physical": False}
 
     def _set_expiration(self, spec: TableSpec, days: int) -> int:
+        if spec.rolled_up_into:  # `-- retention: after roll-up into ...`: the shared rule
+            return expire_rolled_up(self, spec, days)
         cutoff = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=days)
         col = cast(str, spec.partition_column)  # `apply_retention` refuses an unpartitioned table
         typ = {c.name: c.type for c in spec.columns}[col]
         part = f"CAST({col} AS DATE)" if typ == "TIMESTAMP" else col
-        where = f"{part} < ?"
-        args: list[Any] = [cutoff]
-        if spec.rolled_up_into:  # `-- retention: after roll-up into ...`: only rows it holds
-            where += (f" AND EXISTS (SELECT 1 FROM {spec.rolled_up_into} d "
-                      f"WHERE d.symbol = {spec.name}.symbol AND d.date >= {part})")
         cur = self._cursor()
-        return cur.execute(f"DELETE FROM {spec.fqn} WHERE {where}", args).fetchall()[0][0]
+        return cur.execute(f"DELETE FROM {spec.fqn} WHERE {part} < ?", [cutoff]).fetchall()[0][0]
 
 
 def _params_for(stmt: str, params: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -261,9 +267,9 @@ def _params_for(stmt: str, params: dict[str, Any] | None) -> dict[str, Any] | No
 
 def from_url(url: str, *, read_only: bool = False, role: str = "collector",
              settings: Settings | None = None) -> DuckDBWarehouse:
-    """`duckdb:///relative/or/absolute/path.duckdb` or `duckdb:///:memory:`."""
-    path = url.split("://", 1)[1]
-    path = path[1:] if path.startswith("/") else path  # SQLAlchemy style: //// is absolute
-    if not path:
-        raise WarehouseError(f"no file in warehouse URL {url!r}; e.g. duckdb:///./cbi.duckdb")
-    return DuckDBWarehouse(path, read_only=read_only)
+    """`duckdb:///relative/or/absolute/path.duckdb` or `duckdb:///:memory:` (`DuckDBConfig`)."""
+    try:
+        config = DuckDBConfig.from_url(url)
+    except EngineConfigError as exc:
+        raise WarehouseError(str(exc)) from None
+    return DuckDBWarehouse(config.path, read_only=read_only)

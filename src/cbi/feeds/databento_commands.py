@@ -1,4 +1,6 @@
-"""`cbi ingest databento` and `cbi ingest bars`: market data commands."""
+"""`cbi ingest databento` and `cbi ingest bars`: the databento feed's market data commands
+(`Feed.commands` in `cbi.feeds.registry`). Kept out of the `databento` package so that
+assembling the CLI does not import the feed (and the Databento client) itself."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
+    """The databento feed's commands (its registry line names this function)."""
     ingest_app.command("databento")(ingest_databento)
     ingest_app.command("bars")(ingest_bars)
 
