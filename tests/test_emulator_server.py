@@ -1,6 +1,7 @@
 """The emulator's cheap table lookup (tests/emulator_server.py) answers what local-bigquery's
 own answers: a session that creates, fills, reads, lists and drops tables runs with both
-computed side by side, and the server stops on the first difference."""
+computed side by side, and the server stops on the first difference; the same for its
+listing of a session's temporary tables (a job fails with TEMPORARY MISMATCH)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import datetime as dt
 
 import pytest
 from google.api_core.exceptions import NotFound
+from google.cloud import bigquery
 
 from cbi.warehouse import connect
 from tests.builders import minute_bars
@@ -32,6 +34,15 @@ def test_the_cheap_lookup_answers_as_the_emulators_own(tmp_path):
             assert wh.query(f"SELECT close FROM {BARS} ORDER BY ts_event").column(0).to_pylist() \
                 == [50.0, 50.5, 51.0]
             assert wh.table_exists(BARS)
+            # a session's temporary table is found by its bare name in the session's next job
+            # (the session's temporary tables are what the cheap listing lists)
+            first = wh.client.query("CREATE TEMP TABLE picked AS SELECT 7 AS x",
+                                    job_config=bigquery.QueryJobConfig(create_session=True))
+            first.result()
+            session = [bigquery.ConnectionProperty("session_id", first.session_info.session_id)]
+            again = wh.client.query("SELECT x FROM picked", job_config=bigquery.QueryJobConfig(
+                connection_properties=session))
+            assert [row.x for row in again.result()] == [7]
             with pytest.raises(NotFound):
                 wh.client.get_table(f"{wh.project}.market_data.no_such_table")
             tables = {t.table_id for t in wh.client.list_tables(f"{wh.project}.market_data")}

@@ -25,6 +25,7 @@ from cbi.feeds.validate import (BarError, bar_limits, check_bars, check_columns,
 from cbi.sandbox import databento_data as data
 from cbi.sandbox.databento_http import metadata
 from cbi.warehouse import catalog, connect
+from tests.builders import minute_bars
 
 HEADER = "date,symbol,open,high,low,close,volume\n"
 MINUTE_HEADER = "ts_event,symbol,open,high,low,close,volume\n"
@@ -200,11 +201,8 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(kind, seeded, tmp_
 # ---- the rules' units ------------------------------------------------------------------------
 def _bars(n: int, closes=None, symbol="ZLK4", root="ZL", start=dt.datetime(2025, 3, 12, 14, tzinfo=dt.timezone.utc)):
     closes = np.full(n, 45.0) if closes is None else np.asarray(closes, float)
-    return pa.table({
-        "ts_event": pa.array([start + dt.timedelta(minutes=i) for i in range(n)], pa.timestamp("us", tz="UTC")),
-        "root": [root] * n, "symbol": [symbol] * n, "instrument_id": pa.array([1] * n, pa.int64()),
-        "open": closes, "high": closes + 0.1, "low": closes - 0.1, "close": closes,
-        "volume": pa.array([5] * n, pa.int64()), "source": ["databento"] * n})
+    return minute_bars(closes, [symbol] * n, start=start, root=root, instrument_id=1, volume=5,
+                       source=["databento"] * n)
 
 
 def test_identical_duplicates_collapse_and_conflicting_ones_name_both_rows():

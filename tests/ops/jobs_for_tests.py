@@ -9,6 +9,7 @@ import time
 import pyarrow as pa
 
 from cbi.ops.runs import STOPPING
+from tests.builders import minute_bars
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -16,13 +17,9 @@ UTC = dt.timezone.utc
 
 
 def bars(batch: int, n: int = BATCH) -> pa.Table:
+    """Batch `batch` of `n` one-minute bars, each batch after the one before."""
     start = dt.datetime(2024, 3, 4, 15, 0, tzinfo=UTC) + dt.timedelta(minutes=batch * n)
-    ts = [start + dt.timedelta(minutes=i) for i in range(n)]
-    return pa.table({
-        "ts_event": pa.array(ts, pa.timestamp("us", tz="UTC")), "root": ["ZL"] * n,
-        "symbol": ["ZLK4"] * n, "instrument_id": [1] * n, "open": [50.0] * n,
-        "high": [50.5] * n, "low": [49.5] * n, "close": [50.2] * n, "volume": [3] * n,
-    })
+    return minute_bars([50.2] * n, start=start, instrument_id=1, volume=3, spread=0.5)
 
 
 def slow_batches(wh, settings, batches: int = 20, pause: float = 0.3, **_) -> dict:
@@ -44,6 +41,13 @@ def failing(wh, settings, **_) -> dict:
 
 def writes_one(wh, settings, **_) -> dict:
     return {"rows_read": 1, "rows_written": 1}
+
+
+def chatty(wh, settings, **_) -> dict:
+    """Logs a line at DEBUG and one at INFO: which of them reach the caller is its -v/-q."""
+    log.debug("chatty: a debug line")
+    log.info("chatty: an info line")
+    return {"rows_read": 0, "rows_written": 0}
 
 
 def writes_none(wh, settings, **_) -> dict:

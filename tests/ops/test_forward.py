@@ -352,8 +352,15 @@ def test_a_verbose_flag_before_the_command_is_forwarded(tmp_path):
         quiet = _run(["query", "SELECT 1 AS one", "-f", "csv"], tmp_path, env)
         loud = _run(["-v", "query", "SELECT 1 AS one", "-f", "csv"], tmp_path, env)
         bad = _run(["-v", "query", "SELEC 1"], tmp_path, env)
+        job = {flag: _run([*flag.split(), "job", "chatty"], tmp_path, env).stderr
+               for flag in ("", "-v", "-q")}
     finally:
         _stop(proc)
+    # a job run in the owner logs to the caller at the caller's level, as it would alone
+    assert all("running chatty there" in job[f] for f in ("", "-v"))
+    assert "chatty: a debug line" in job["-v"] and "chatty: an info line" in job["-v"]
+    assert "chatty: an info line" in job[""] and "debug line" not in job[""]
+    assert "chatty" not in job["-q"].replace("running chatty there", "")
     assert quiet.stdout == loud.stdout == "one\n1\n"
     assert quiet.stderr == "" and "owns the warehouse" in loud.stderr
     assert bad.returncode == 2 and "Traceback" in bad.stderr and "error: syntax error" in bad.stderr

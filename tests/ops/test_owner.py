@@ -23,7 +23,8 @@ from cbi.warehouse import connect
 REPO = Path(__file__).resolve().parents[2]
 CBI = str(REPO / ".venv" / "bin" / "cbi")
 EXTRA = {"slow_batches": "tests.ops.jobs_for_tests:slow_batches",
-         "writes_one": "tests.ops.jobs_for_tests:writes_one"}
+         "writes_one": "tests.ops.jobs_for_tests:writes_one",
+         "chatty": "tests.ops.jobs_for_tests:chatty"}
 ALL_OFF = {j: "off" for j in ("databento", "fred", "news", "features", "predict", "export",
                               "train", "retention")}
 

@@ -132,8 +132,7 @@ def refuse_clobber(wh, yes: bool) -> None:
         if n:
             held[fqn] = n
     if held and not yes:
-        prefix = getattr(wh, "dataset_prefix", "")  # BigQuery: the datasets as the project names them
-        listed = ", ".join(f"{prefix}{fqn} ({n:,} rows)" for fqn, n in held.items())
+        listed = ", ".join(f"{wh.dataset_prefix}{fqn} ({n:,} rows)" for fqn, n in held.items())
         raise UsageError(
             f"refused: {wh.url.split('?')[0]} already holds data ({listed}); the demo would mix "
             "SIMULATED sandbox rows into it. Point -w at a separate project or file for the "

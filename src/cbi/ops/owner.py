@@ -28,7 +28,7 @@ from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, cast
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from cbi.errors import EXIT_FAILED, UsageError
 from cbi.ops import runs
@@ -201,7 +201,9 @@ def submit(owner: Owner, job: str, options: dict[str, Any],
            on_line: Callable[[str], None] = print) -> dict[str, Any]:
     """Run a job in the owner; its log lines go to `on_line`; returns the job's result."""
     result: dict[str, Any] | None = None
-    for msg in post_stream(owner, f"/jobs/{job}", options, what=f"job {job}"):
+    # the job's log lines come at this process's level: `cbi -v job` gets its debug lines
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    for msg in post_stream(owner, f"/jobs/{job}?log={level}", options, what=f"job {job}"):
         if "log" in msg:
             on_line(msg["log"])
         elif "error" in msg:
@@ -430,11 +432,11 @@ class OwnerService:
                 if self.path == "/commands":
                     messages = service.command_stream(body)
                 else:
-                    job = self.path.removeprefix("/jobs/")
+                    job, _, query = self.path.removeprefix("/jobs/").partition("?")
                     if service.job_names is not None and job not in service.job_names():
                         raise _BadRequest(404, f"unknown job {job!r}; jobs: "
                                                f"{', '.join(service.job_names())}")
-                    messages = service.stream(job, body)
+                    messages = service.stream(job, body, _log_level(query))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-ndjson")
                 self.end_headers()
@@ -472,9 +474,10 @@ class OwnerService:
 
         return Handler
 
-    def stream(self, job: str, options: dict[str, Any]):
-        """Run the job in its own thread; yield its log lines, then the result or the error."""
-        return self._stream(f"job-{job}", lambda out: {"result": self.run(job, options)})
+    def stream(self, job: str, options: dict[str, Any], level: int = logging.INFO):
+        """Run the job in its own thread; yield its log lines (from `level` up), then the
+        result or the error."""
+        return self._stream(f"job-{job}", lambda out: {"result": self.run(job, options)}, level)
 
     def _stream(self, name: str, work: Callable[[queue.Queue], dict[str, Any]],
                 level: int = logging.INFO):
@@ -499,6 +502,12 @@ class OwnerService:
             yield msg
             if not ({"log", "out", "err"} & msg.keys()):
                 return
+
+
+def _log_level(query: str) -> int:
+    """The level a job's caller asked for (`?log=DEBUG`); INFO when it named none it may ask."""
+    asked = parse_qs(query).get("log", ["INFO"])[-1].upper()
+    return {"DEBUG": logging.DEBUG, "WARNING": logging.WARNING}.get(asked, logging.INFO)
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -171,7 +171,7 @@ def readiness(wh: Warehouse, settings: Settings, *,
               credentials_for: Callable[[str], Any] | None = None,
               client_for: Callable[[str, Any], Any] | None = None) -> list[Readiness]:
     """Every check, in the order a set-up meets them."""
-    if getattr(wh, "engine", "") != "bigquery":
+    if wh.engine != "bigquery":
         from cbi.errors import UsageError
 
         raise UsageError("`cbi verify --bigquery` needs a BigQuery warehouse "

@@ -280,6 +280,7 @@ class Warehouse(ABC):
     read_only: bool = False
     url: str = ""
     role: str | None = None  # the access role it was opened for (BigQuery: its credentials)
+    dataset_prefix: str = ""  # BigQuery: `dataset_prefix=` of the URL; none elsewhere
 
     @property
     def datasets(self) -> tuple[str, ...]:
