@@ -36,9 +36,9 @@ def test_bigquery_from_url():
 def test_section_fields_override_the_url_options():
     section = {"url": "bigquery://cbi-v14?location=US&dataset_prefix=demo_", "location": "EU"}
     assert section_to_url(section) == "bigquery://cbi-v14?location=EU&dataset_prefix=demo_"
-    config = BigQueryConfig.from_section(section)
+    config = BigQueryConfig.from_url(section_to_url(section))
     assert (config.project, config.location, config.dataset_prefix) == ("cbi-v14", "EU", "demo_")
-    assert DuckDBConfig.from_section({"url": "duckdb:///x.duckdb"}).path == "x.duckdb"
+    assert DuckDBConfig.from_url(section_to_url({"url": "duckdb:///x.duckdb"})).path == "x.duckdb"
 
 
 def test_a_warehouse_table_in_cbi_toml_becomes_the_url(tmp_path):
@@ -82,7 +82,7 @@ def test_a_bad_value_is_refused_naming_the_field(url, named):
 
 def test_a_bad_section_option_is_refused_naming_it():
     with pytest.raises(EngineConfigError, match=r"dataset_prefix='x y'"):
-        BigQueryConfig.from_section({"url": "bigquery://p", "dataset_prefix": "x y"})
+        BigQueryConfig.from_url(section_to_url({"url": "bigquery://p", "dataset_prefix": "x y"}))
     with pytest.raises(EngineConfigError, match=r"\[warehouse\] location = \['EU'\]"):
         section_to_url({"url": "bigquery://p", "location": ["EU"]})
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from cbi.config import Settings
 
 __all__ = ["BACKENDS", "Check", "MergeResult", "ReadOnlyError", "Warehouse", "WarehouseError",
-           "connect", "query_args"]
+           "connect"]
 
 #: scheme -> "package:factory". Adding an engine is one folder (`engine.py`, `config.py`) and
 #: one line here.
@@ -46,9 +46,3 @@ def connect(url: str | None = None, *, read_only: bool = False, role: str = "col
     return getattr(import_module(module), factory)(url, read_only=read_only, role=role,
                                                    settings=settings)
 
-
-def query_args(url: str) -> dict[str, str]:
-    """The options in a warehouse URL's query string (each engine's config types them)."""
-    from cbi.warehouse.engine_config import url_options
-
-    return url_options(url)

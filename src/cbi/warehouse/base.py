@@ -340,8 +340,8 @@ class Warehouse(ABC):
     @abstractmethod
     def _set_expiration(self, spec: TableSpec, days: int) -> int:
         """Apply retention; return the rows deleted (0 where the engine expires partitions
-        itself). A table `-- retention: after roll-up into T` goes through `expire_rolled_up`
-        on every engine."""
+        itself). A table `-- retention: after roll-up into T` never comes here: it goes
+        through `_expire_rolled_up` on every engine."""
 
     def close(self) -> None:  # noqa: B027 - optional for backends
         pass
@@ -546,22 +546,24 @@ class Warehouse(ABC):
                 raise WarehouseError(f"retention refused for {fqn}: training needs these rows")
             if spec.partition_column is None:
                 raise WarehouseError(f"retention needs a partitioned table; {fqn} is not")
-            out[fqn] = self._set_expiration(spec, int(days))
+            if spec.rolled_up_into:  # `-- retention: after roll-up into T`: one rule, every engine
+                out[fqn] = self._expire_rolled_up(spec, int(days))
+            else:
+                out[fqn] = self._set_expiration(spec, int(days))
         return out
 
-
-def expire_rolled_up(wh: Warehouse, spec: TableSpec, days: int) -> int:
-    """`-- retention: after roll-up into T` on any engine: `expire_rolled_up.sql`, the one
-    DELETE both engines run (rows older than `days` that T holds); returns the rows deleted."""
-    cutoff = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=days)
-    column = cast(str, spec.partition_column)  # `apply_retention` refuses an unpartitioned table
-    if {c.name: c.type for c in spec.columns}[column] != "TIMESTAMP":
-        raise WarehouseError(f"retention after roll-up needs a TIMESTAMP partition column; "
-                             f"{spec.fqn}.{column} is not")
-    sql = wh.render("cbi.warehouse", "expire_rolled_up.sql", table=spec.fqn,
-                    rollup=cast(str, spec.rolled_up_into), column=column)
-    wh._refuse_writes(sql)
-    return wh._run_dml(sql, python_params({"cutoff": cutoff}))
+    def _expire_rolled_up(self, spec: TableSpec, days: int) -> int:
+        """`-- retention: after roll-up into T`: `expire_rolled_up.sql`, the one DELETE every
+        engine runs (rows older than `days` that T holds); returns the rows deleted."""
+        cutoff = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=days)
+        column = cast(str, spec.partition_column)  # `apply_retention` refuses an unpartitioned table
+        if {c.name: c.type for c in spec.columns}[column] != "TIMESTAMP":
+            raise WarehouseError(f"retention after roll-up needs a TIMESTAMP partition column; "
+                                 f"{spec.fqn}.{column} is not")
+        sql = self.render("cbi.warehouse", "expire_rolled_up.sql", table=spec.fqn,
+                          rollup=cast(str, spec.rolled_up_into), column=column)
+        self._refuse_writes(sql)
+        return self._run_dml(sql, python_params({"cutoff": cutoff}))
 
 
 def conform(spec: TableSpec, rows: pa.Table) -> pa.Table:

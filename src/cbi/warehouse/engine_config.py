@@ -96,8 +96,3 @@ class EngineConfig(BaseModel):
             about = f" ({described.description})" if described is not None and described.description else ""
             raise EngineConfigError(
                 f"warehouse URL {url!r}: {field}={error.get('input')!r}: {msg}{about}") from None
-
-    @classmethod
-    def from_section(cls: type[C], section: Mapping[str, Any]) -> C:
-        """The engine's config from a `[warehouse]` table (see `section_to_url`)."""
-        return cls.from_url(section_to_url(section))

@@ -22,8 +22,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cbi.warehouse.base import Warehouse, WarehouseError, expire_rolled_up, python_params
-from cbi.warehouse.bigquery.config import DATASET_PREFIX, BigQueryConfig
+from cbi.warehouse.base import Warehouse, WarehouseError, python_params
+from cbi.warehouse.bigquery.config import BigQueryConfig
 from cbi.warehouse.bigquery.prefix import with_prefix
 from cbi.warehouse.catalog import DATASETS, TableSpec, bigquery_type
 from cbi.warehouse.engine_config import EngineConfigError
@@ -161,9 +161,6 @@ class BigQueryWarehouse(Warehouse):
                  connect_timeout_s: float | None = 10.0, dataset_prefix: str = "") -> None:
         from google.cloud import bigquery
 
-        if not DATASET_PREFIX.fullmatch(dataset_prefix or ""):
-            raise WarehouseError(f"dataset_prefix={dataset_prefix!r} in the warehouse URL: use "
-                                 "letters, digits and _ only (e.g. demo_), at most 64")
         self._bq = bigquery
         self.project, self.location, self.role = project, location, role
         self.dataset_prefix = dataset_prefix or ""
@@ -334,15 +331,16 @@ class BigQueryWarehouse(Warehouse):
             "physical": True,
         }
 
+    def _expire_rolled_up(self, spec: TableSpec, days: int) -> int:
+        # A partition expiration would drop minutes that were never rolled up (a roll-up
+        # behind, a gap), and no expiration length can wait for the roll-up. So none on this
+        # table (one set before is lifted) and the shared rule deletes only what the roll-up
+        # holds (the daily retention job).
+        if self.partitioning(spec.fqn).get("expiration_days") is not None:
+            self._run(f"ALTER TABLE {spec.fqn} SET OPTIONS (partition_expiration_days = NULL)", None)
+        return super()._expire_rolled_up(spec, days)
+
     def _set_expiration(self, spec: TableSpec, days: int) -> int:
-        if spec.rolled_up_into:
-            # `-- retention: after roll-up into T`: a partition expiration would drop minutes
-            # that were never rolled up (a roll-up behind, a gap), and no expiration length
-            # can wait for the roll-up. So none on this table (one set before is lifted) and
-            # the shared rule deletes only what the roll-up holds (the daily retention job).
-            if self.partitioning(spec.fqn).get("expiration_days") is not None:
-                self._run(f"ALTER TABLE {spec.fqn} SET OPTIONS (partition_expiration_days = NULL)", None)
-            return expire_rolled_up(self, spec, days)
         self._run(f"ALTER TABLE {spec.fqn} SET OPTIONS (partition_expiration_days = {int(days)})", None)
         return 0
 
@@ -402,7 +400,7 @@ def from_url(url: str, *, read_only: bool = False, role: str = "collector", sett
     if settings is not None:
         kwargs = {"maximum_bytes_billed": settings.maximum_bytes_billed,
                   "cost_guard_bytes": settings.cost_guard_bytes,
-                  "connect_timeout_s": getattr(settings, "bigquery_connect_timeout_s", 10.0)}
+                  "connect_timeout_s": settings.bigquery_connect_timeout_s}
     return BigQueryWarehouse(config.project, config.location, endpoint=config.endpoint,
                              grpc_endpoint=config.grpc, read_only=read_only, role=role, url=url,
                              dataset_prefix=config.dataset_prefix, **kwargs)

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
-from cbi.warehouse.base import ROW_ORDINAL, Warehouse, WarehouseError, expire_rolled_up
+from cbi.warehouse.base import ROW_ORDINAL, Warehouse, WarehouseError
 from cbi.warehouse.catalog import TableSpec, bigquery_type
 from cbi.warehouse.duckdb.config import DuckDBConfig
 from cbi.warehouse.engine_config import EngineConfigError
@@ -247,8 +247,6 @@ class DuckDBWarehouse(Warehouse):
                 "clustering": list(spec.clustering), "physical": False}
 
     def _set_expiration(self, spec: TableSpec, days: int) -> int:
-        if spec.rolled_up_into:  # `-- retention: after roll-up into ...`: the shared rule
-            return expire_rolled_up(self, spec, days)
         cutoff = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=days)
         col = cast(str, spec.partition_column)  # `apply_retention` refuses an unpartitioned table
         typ = {c.name: c.type for c in spec.columns}[col]
